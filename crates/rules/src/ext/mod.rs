@@ -1,0 +1,242 @@
+//! Extensions: every match (`-m NAME`) and target (`-j NAME`) is one value
+//! implementing [`Extension`], in one file of this folder, registered by a
+//! line in [`MATCHES`] or [`TARGETS`]. This mirrors x_tables, where each
+//! `libxt_NAME.c` brings its options, parser, final check, printer and saver.
+//!
+//! The argv parser (`crate::argv`) owns getopt's job: it finds which loaded
+//! extension owns an option (the most recently loaded one that declares it,
+//! as `xtables_merge_options` puts new options first), enforces the generic
+//! rules every xtables option has (argument present, `!` allowed, given only
+//! once) and then calls [`Extension::parse`] with the option's value.
+
+use std::any::Any;
+use std::fmt::Debug;
+
+use crate::error::{Errno, Error, Result};
+use crate::model::{Hook, HookMask, TableId};
+
+pub mod util;
+
+// One module per extension (keep alphabetical within each group).
+pub mod tcp;
+// @matches-mods
+// @targets-mods
+
+/// Whether an option takes an argument (getopt's `has_arg`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgKind {
+    None,
+    Required,
+}
+
+/// One long option an extension understands.
+#[derive(Debug, Clone, Copy)]
+pub struct OptDef {
+    /// The name without the leading `--`.
+    pub name: &'static str,
+    pub arg: ArgKind,
+    /// `! --name` is allowed (xtables `XTOPT_INVERT`).
+    pub invert: bool,
+    /// May be given more than once (xtables `XTOPT_MULTI`); otherwise the
+    /// parser refuses a repeat with xtables' generic message.
+    pub multi: bool,
+}
+
+impl OptDef {
+    /// An option with a required argument, not invertible, once.
+    pub const fn value(name: &'static str) -> OptDef {
+        OptDef {
+            name,
+            arg: ArgKind::Required,
+            invert: false,
+            multi: false,
+        }
+    }
+    /// An option without argument, not invertible, once.
+    pub const fn flag(name: &'static str) -> OptDef {
+        OptDef {
+            name,
+            arg: ArgKind::None,
+            invert: false,
+            multi: false,
+        }
+    }
+    pub const fn invertible(mut self) -> OptDef {
+        self.invert = true;
+        self
+    }
+    /// The extension checks repeats itself (or allows them).
+    pub const fn multi(mut self) -> OptDef {
+        self.multi = true;
+        self
+    }
+}
+
+/// What a rule being parsed says so far about its IPv4 header, which some
+/// extensions consult (`-m tcp` needs `-p tcp`, `DNAT` ports need a
+/// protocol with ports).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RuleCtx {
+    /// IP protocol number (0 = any).
+    pub proto: u8,
+    pub proto_invert: bool,
+}
+
+impl RuleCtx {
+    /// The protocol named only when positively given (`-p tcp`, not `! -p tcp`).
+    pub fn positive_proto(&self) -> Option<u8> {
+        (self.proto != 0 && !self.proto_invert).then_some(self.proto)
+    }
+}
+
+/// One option occurrence handed to [`Extension::parse`].
+pub struct OptCall<'a> {
+    /// The option's canonical name (as declared in [`OptDef::name`]).
+    pub name: &'static str,
+    pub invert: bool,
+    /// The argument for [`ArgKind::Required`] options.
+    pub value: Option<String>,
+    pub ctx: RuleCtx,
+    /// Further arguments, for options that consume more than one word
+    /// (`--tcp-flags MASK COMP`): the next words of the command line.
+    pub(crate) extra: &'a mut dyn FnMut() -> Option<String>,
+}
+
+impl OptCall<'_> {
+    /// The option's argument (always present for [`ArgKind::Required`]).
+    pub fn arg(&self) -> &str {
+        self.value.as_deref().unwrap_or("")
+    }
+
+    /// Takes the next word of the command line, if any and if it does not
+    /// look like an option, the way extensions read `argv[optind]`.
+    pub fn next_word(&mut self) -> Option<String> {
+        (self.extra)()
+    }
+}
+
+/// What a kernel `checkentry` sees when a rule is added: the table, the
+/// hook of the chain if it is a built-in one, and the rule's protocol.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckCtx {
+    pub table: TableId,
+    /// The built-in chain's hook, `None` in a user chain (nft_compat passes
+    /// an empty hook mask there).
+    pub hook: Option<Hook>,
+    pub proto: u8,
+    pub proto_invert: bool,
+}
+
+impl CheckCtx {
+    pub fn hook_mask(&self) -> HookMask {
+        match self.hook {
+            Some(h) => HookMask::of(&[h]),
+            None => HookMask::NONE,
+        }
+    }
+}
+
+/// A match or target extension instance: its parsed options.
+pub trait Extension: ExtClone + Debug + Send + Sync + 'static {
+    /// The name it is saved under (`-m NAME` / `-j NAME`).
+    fn name(&self) -> &'static str;
+
+    /// The options it understands.
+    fn options(&self) -> &'static [OptDef];
+
+    /// Takes one option (already checked against its [`OptDef`]).
+    fn parse(&mut self, call: &mut OptCall<'_>) -> Result<()>;
+
+    /// Final check once the whole rule is parsed (xtables `x6_fcheck`):
+    /// mandatory options, defaults, combinations.
+    fn finish(&mut self, _ctx: &RuleCtx) -> Result<()> {
+        Ok(())
+    }
+
+    /// The options in iptables-save form, each with a leading space
+    /// (` --dport 80`), or nothing.
+    fn save(&self, out: &mut String);
+
+    /// The `iptables -L` form, each item with a leading space as xtables'
+    /// print functions write it.
+    fn print(&self, out: &mut String, numeric: bool);
+
+    /// Kernel-side restriction to one table (`xt_target.table`).
+    fn table(&self) -> Option<TableId> {
+        None
+    }
+
+    /// Kernel-side restriction to hooks (`xt_match.hooks`/`xt_target.hooks`),
+    /// checked for every built-in chain from which the rule is reachable.
+    fn hooks(&self) -> HookMask {
+        HookMask::ALL
+    }
+
+    /// The kernel's `checkentry` for this rule (`EINVAL` and the like).
+    fn check(&self, _ctx: &CheckCtx) -> Result<(), Errno> {
+        Ok(())
+    }
+
+    /// For the engine: the concrete type behind the trait object.
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// Cloning for boxed extensions.
+pub trait ExtClone {
+    fn clone_box(&self) -> Box<dyn Extension>;
+}
+
+impl<T: Extension + Clone> ExtClone for T {
+    fn clone_box(&self) -> Box<dyn Extension> {
+        Box::new(self.clone())
+    }
+}
+
+impl Clone for Box<dyn Extension> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
+
+/// A constructor for a fresh extension instance.
+pub type Factory = fn() -> Box<dyn Extension>;
+
+/// Match extensions by `-m` name.
+pub static MATCHES: &[(&str, Factory)] = &[
+    ("tcp", tcp::Tcp::new_boxed),
+    // @matches-registry
+];
+
+/// Target extensions by `-j` name (the standard verdicts are not here).
+pub static TARGETS: &[(&str, Factory)] = &[
+    // @targets-registry
+];
+
+pub fn find_match(name: &str) -> Option<Box<dyn Extension>> {
+    MATCHES.iter().find(|(n, _)| *n == name).map(|(_, f)| f())
+}
+
+pub fn find_target(name: &str) -> Option<Box<dyn Extension>> {
+    TARGETS.iter().find(|(n, _)| *n == name).map(|(_, f)| f())
+}
+
+/// Whether `name` is a target iptables knows (a verdict or an extension);
+/// a user chain may not take such a name.
+pub fn is_target_name(name: &str) -> bool {
+    matches!(name, "ACCEPT" | "DROP" | "RETURN" | "QUEUE") || find_target(name).is_some()
+}
+
+/// xtables' generic refusal of a repeated option.
+pub fn only_once(ext: &str, opt: &str) -> Error {
+    Error::param(format!("{ext}: option \"--{opt}\" can only be used once."))
+}
+
+/// xtables' generic refusal of `!` before an option that has no inverse.
+pub fn cannot_invert(ext: &str, opt: &str) -> Error {
+    Error::param(format!("{ext}: option \"--{opt}\" cannot be inverted."))
+}
+
+/// xtables' generic refusal when a mandatory option is missing.
+pub fn must_be_specified(ext: &str, opt: &str) -> Error {
+    Error::param(format!("{ext}: option \"--{opt}\" must be specified\n"))
+}

@@ -1,0 +1,152 @@
+//! The host's name databases, read the way glibc's `files` backend reads
+//! them, because iptables resolves names through libc: `/etc/services`
+//! (getservbyname), `/etc/protocols` (getprotobyname), `/etc/hosts`
+//! (getaddrinfo without DNS: palisade never queries the network).
+//! A missing file is an empty database.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::sync::OnceLock;
+
+struct Services {
+    /// (name or alias, proto) -> port
+    by_name: HashMap<(String, String), u16>,
+    /// (port, proto) -> official name (first entry wins, as in glibc)
+    by_port: HashMap<(u16, String), String>,
+}
+
+struct Protocols {
+    by_name: HashMap<String, u8>,
+    by_number: HashMap<u8, String>,
+}
+
+struct Hosts {
+    by_name: HashMap<String, Vec<Ipv4Addr>>,
+    by_addr: HashMap<Ipv4Addr, String>,
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// Lines of a files-database with comments removed, split into fields.
+fn records(text: &str) -> impl Iterator<Item = Vec<&str>> {
+    text.lines().filter_map(|line| {
+        let line = line.split('#').next().unwrap_or("");
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        (!fields.is_empty()).then_some(fields)
+    })
+}
+
+fn services() -> &'static Services {
+    static DB: OnceLock<Services> = OnceLock::new();
+    DB.get_or_init(|| {
+        let text = read("/etc/services");
+        let mut db = Services {
+            by_name: HashMap::new(),
+            by_port: HashMap::new(),
+        };
+        for f in records(&text) {
+            let Some((port, proto)) = f.get(1).and_then(|pp| pp.split_once('/')) else {
+                continue;
+            };
+            let Ok(port) = port.parse::<u16>() else {
+                continue;
+            };
+            for name in &f[..1] {
+                db.by_port
+                    .entry((port, proto.to_string()))
+                    .or_insert_with(|| name.to_string());
+            }
+            for name in std::iter::once(&f[0]).chain(f[2..].iter()) {
+                db.by_name
+                    .entry((name.to_string(), proto.to_string()))
+                    .or_insert(port);
+            }
+        }
+        db
+    })
+}
+
+fn protocols() -> &'static Protocols {
+    static DB: OnceLock<Protocols> = OnceLock::new();
+    DB.get_or_init(|| {
+        let text = read("/etc/protocols");
+        let mut db = Protocols {
+            by_name: HashMap::new(),
+            by_number: HashMap::new(),
+        };
+        for f in records(&text) {
+            let Some(Ok(num)) = f.get(1).map(|n| n.parse::<u8>()) else {
+                continue;
+            };
+            db.by_number.entry(num).or_insert_with(|| f[0].to_string());
+            for name in std::iter::once(&f[0]).chain(f[2..].iter()) {
+                db.by_name.entry(name.to_string()).or_insert(num);
+            }
+        }
+        db
+    })
+}
+
+fn hosts() -> &'static Hosts {
+    static DB: OnceLock<Hosts> = OnceLock::new();
+    DB.get_or_init(|| {
+        let text = read("/etc/hosts");
+        let mut db = Hosts {
+            by_name: HashMap::new(),
+            by_addr: HashMap::new(),
+        };
+        for f in records(&text) {
+            let Ok(addr) = f[0].parse::<Ipv4Addr>() else {
+                continue;
+            };
+            for name in &f[1..] {
+                let list = db.by_name.entry(name.to_string()).or_default();
+                if !list.contains(&addr) {
+                    list.push(addr);
+                }
+            }
+            if let Some(name) = f.get(1) {
+                db.by_addr.entry(addr).or_insert_with(|| name.to_string());
+            }
+        }
+        db
+    })
+}
+
+/// getservbyname(name, proto)
+pub fn service_port(name: &str, proto: &str) -> Option<u16> {
+    services()
+        .by_name
+        .get(&(name.to_string(), proto.to_string()))
+        .copied()
+}
+
+/// getservbyport(port, proto)
+pub fn service_name(port: u16, proto: &str) -> Option<&'static str> {
+    services()
+        .by_port
+        .get(&(port, proto.to_string()))
+        .map(String::as_str)
+}
+
+/// getprotobyname(name)
+pub fn protocol_number(name: &str) -> Option<u8> {
+    protocols().by_name.get(name).copied()
+}
+
+/// getprotobynumber(num)
+pub fn protocol_name(num: u8) -> Option<&'static str> {
+    protocols().by_number.get(&num).map(String::as_str)
+}
+
+/// The IPv4 addresses `/etc/hosts` gives a name, in file order.
+pub fn host_addresses(name: &str) -> Option<&'static [Ipv4Addr]> {
+    hosts().by_name.get(name).map(Vec::as_slice)
+}
+
+/// The first name `/etc/hosts` gives an address (reverse lookup).
+pub fn host_name(addr: Ipv4Addr) -> Option<&'static str> {
+    hosts().by_addr.get(&addr).map(String::as_str)
+}

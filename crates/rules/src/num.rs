@@ -1,0 +1,90 @@
+//! Number parsing with C's `strtoul(s, &end, base)` rules, because iptables
+//! parses every number that way (libxtables/xtables.c `xtables_strtoul_base`):
+//! leading blanks and a sign are accepted, base 0 means `0x` hex, leading-0
+//! octal or decimal, and the whole string must be consumed.
+
+/// Parses `s` as iptables' `xtables_strtoui(s, NULL, &v, min, max)` does
+/// with base 0, returning `None` where it would fail.
+pub fn strtoul_range(s: &str, min: u64, max: u64) -> Option<u64> {
+    strtoul_base(s, 0).filter(|v| (min..=max).contains(v))
+}
+
+/// Like [`strtoul_range`] with an explicit base (10 or 16 or 0).
+pub fn strtoul_base_range(s: &str, base: u32, min: u64, max: u64) -> Option<u64> {
+    strtoul_base(s, base).filter(|v| (min..=max).contains(v))
+}
+
+/// `strtoul` on a whole string. Negative numbers wrap like C's (so they land
+/// out of any sane range) and overflow saturates at `u64::MAX`.
+pub fn strtoul_base(s: &str, base: u32) -> Option<u64> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (negative, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (radix, digits) = match base {
+        0 => {
+            if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+                (16, h)
+            } else if t.len() > 1 && t.starts_with('0') {
+                (8, &t[1..])
+            } else {
+                (10, t)
+            }
+        }
+        16 => (
+            16,
+            t.strip_prefix("0x")
+                .or_else(|| t.strip_prefix("0X"))
+                .unwrap_or(t),
+        ),
+        b => (b, t),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut value: u64 = 0;
+    let mut overflow = false;
+    for c in digits.chars() {
+        let d = c.to_digit(radix)? as u64;
+        match value
+            .checked_mul(radix as u64)
+            .and_then(|v| v.checked_add(d))
+        {
+            Some(v) => value = v,
+            None => overflow = true,
+        }
+    }
+    if overflow {
+        return Some(u64::MAX);
+    }
+    Some(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bases_and_ranges() {
+        assert_eq!(strtoul_base("0x10", 0), Some(16));
+        assert_eq!(strtoul_base("010", 0), Some(8));
+        assert_eq!(strtoul_base("10", 0), Some(10));
+        assert_eq!(strtoul_base("0", 0), Some(0));
+        assert_eq!(strtoul_base(" +7", 0), Some(7));
+        assert_eq!(strtoul_base("", 0), None);
+        assert_eq!(strtoul_base("12a", 0), None);
+        assert_eq!(strtoul_base("08", 0), None);
+        assert_eq!(strtoul_range("-1", 0, 65535), None);
+        assert_eq!(strtoul_range("65536", 0, 65535), None);
+        assert_eq!(
+            strtoul_range("99999999999999999999999", 0, u64::MAX - 1),
+            None
+        );
+    }
+}
