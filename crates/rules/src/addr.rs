@@ -67,7 +67,10 @@ impl Ipv4Net {
 
 /// `xtables_ipaddr_to_anyname`: a host name, else the dotted address.
 pub fn addr_to_anyname(ip: Ipv4Addr) -> String {
+    // palisade resolves from the files only; with no DNS reachable,
+    // getnameinfo fails and iptables falls back to /etc/networks too.
     netdb::host_name(ip)
+        .or_else(|| netdb::network_name(ip))
         .map(str::to_string)
         .unwrap_or_else(|| ip.to_string())
 }

@@ -20,6 +20,10 @@ struct Protocols {
     by_number: HashMap<u8, String>,
 }
 
+struct Networks {
+    by_addr: HashMap<Ipv4Addr, String>,
+}
+
 struct Hosts {
     by_name: HashMap<String, Vec<Ipv4Addr>>,
     by_addr: HashMap<Ipv4Addr, String>,
@@ -113,6 +117,24 @@ fn hosts() -> &'static Hosts {
         }
         db
     })
+}
+
+fn networks() -> &'static Networks {
+    static DB: OnceLock<Networks> = OnceLock::new();
+    DB.get_or_init(|| {
+        let text = read("/etc/networks");
+        let mut db = Networks { by_addr: HashMap::new() };
+        for f in records(&text) {
+            let Some(Ok(addr)) = f.get(1).map(|a| a.parse::<Ipv4Addr>()) else { continue };
+            db.by_addr.entry(addr).or_insert_with(|| f[0].to_string());
+        }
+        db
+    })
+}
+
+/// getnetbyaddr(addr): the `/etc/networks` name of a network address.
+pub fn network_name(addr: Ipv4Addr) -> Option<&'static str> {
+    networks().by_addr.get(&addr).map(String::as_str)
 }
 
 /// getservbyname(name, proto)

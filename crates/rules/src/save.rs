@@ -11,11 +11,13 @@ pub const IPTABLES_VERSION: &str = "v1.8.9 (nf_tables)";
 /// (` -s 1.2.3.4/32 -p tcp -m tcp --dport 80 -j ACCEPT`).
 pub fn rule_spec(rule: &Rule) -> String {
     let mut out = String::new();
-    write_rule_spec(&mut out, rule);
+    write_rule_spec(&mut out, rule, None);
     out
 }
 
-fn write_rule_spec(out: &mut String, rule: &Rule) {
+/// The rule's specification; `counters` (for `-S -v`) go between the
+/// matches and the target, as iptables prints them.
+fn write_rule_spec(out: &mut String, rule: &Rule, counters: Option<Counters>) {
     write_addr(out, 's', rule.src, rule.src_invert);
     write_addr(out, 'd', rule.dst, rule.dst_invert);
     for (letter, iface) in [('i', &rule.in_iface), ('o', &rule.out_iface)] {
@@ -45,6 +47,9 @@ fn write_rule_spec(out: &mut String, rule: &Rule) {
         out.push_str(" -m ");
         out.push_str(m.name());
         m.save(out);
+    }
+    if let Some(c) = counters {
+        out.push_str(&format!(" -c {} {}", c.packets, c.bytes));
     }
     match &rule.target {
         Target::None => {}
@@ -113,7 +118,7 @@ pub fn save_table(out: &mut String, table: &Table, with_counters: bool) {
             }
             out.push_str("-A ");
             out.push_str(&chain.name);
-            write_rule_spec(out, rule);
+            write_rule_spec(out, rule, None);
             out.push('\n');
         }
     }
@@ -169,13 +174,7 @@ pub fn list_rules_chain(out: &mut String, chain: &Chain, verbose: bool, rulenum:
             continue;
         }
         out.push_str(&format!("-A {}", chain.name));
-        if verbose {
-            out.push_str(&format!(
-                " -c {} {}",
-                rule.counters.packets, rule.counters.bytes
-            ));
-        }
-        write_rule_spec(out, rule);
+        write_rule_spec(out, rule, verbose.then_some(rule.counters));
         out.push('\n');
     }
 }
