@@ -212,6 +212,10 @@ struct Parser<'a> {
     cluster: Option<(usize, usize)>,
     slots: Vec<Slot>,
     restore: bool,
+    /// The merged long-option table, rebuilt when an extension loads.
+    table: Vec<(&'static str, HasArg, Owner)>,
+    /// How many slots `table` reflects.
+    table_slots: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -233,7 +237,15 @@ impl<'a> Parser<'a> {
     }
 
     /// The merged option table: base options, then extensions newest first.
-    fn long_options(&self) -> Vec<(&'static str, HasArg, Owner)> {
+    fn long_options(&mut self) -> &[(&'static str, HasArg, Owner)] {
+        if self.table.is_empty() || self.table_slots != self.slots.len() {
+            self.table = self.build_long_options();
+            self.table_slots = self.slots.len();
+        }
+        &self.table
+    }
+
+    fn build_long_options(&self) -> Vec<(&'static str, HasArg, Owner)> {
         let mut table: Vec<(&'static str, HasArg, Owner)> = BASE_LONG
             .iter()
             .map(|(n, a, c)| (*n, *a, Owner::Base(*c)))
@@ -276,8 +288,8 @@ impl<'a> Parser<'a> {
             None => (body, None),
         };
         let table = self.long_options();
-        let found = match table.iter().find(|(n, _, _)| *n == name) {
-            Some(e) => Some(*e),
+        let found = match table.iter().find(|(n, _, _)| *n == name).copied() {
+            Some(e) => Some(e),
             None => {
                 let mut hit: Option<(&'static str, HasArg, Owner)> = None;
                 let mut ambiguous = false;
@@ -555,6 +567,8 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
         cluster: None,
         slots: Vec::new(),
         restore,
+        table: Vec::new(),
+        table_slots: 0,
     };
     let mut ra = RuleArgs::default();
     let mut invert = false;

@@ -123,9 +123,13 @@ fn networks() -> &'static Networks {
     static DB: OnceLock<Networks> = OnceLock::new();
     DB.get_or_init(|| {
         let text = read("/etc/networks");
-        let mut db = Networks { by_addr: HashMap::new() };
+        let mut db = Networks {
+            by_addr: HashMap::new(),
+        };
         for f in records(&text) {
-            let Some(Ok(addr)) = f.get(1).map(|a| a.parse::<Ipv4Addr>()) else { continue };
+            let Some(Ok(addr)) = f.get(1).map(|a| a.parse::<Ipv4Addr>()) else {
+                continue;
+            };
             db.by_addr.entry(addr).or_insert_with(|| f[0].to_string());
         }
         db

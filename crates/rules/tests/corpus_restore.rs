@@ -26,7 +26,9 @@ struct Tally {
 
 /// The missing extension a refusal names, if that is why it failed.
 fn missing_extension(err: &RestoreError) -> Option<String> {
-    let RestoreError::Param { error, .. } = err else { return None };
+    let RestoreError::Param { error, .. } = err else {
+        return None;
+    };
     let text = error.to_string();
     let rest = text.strip_prefix("Couldn't load match `").or_else(|| {
         text.strip_prefix("Chain '").filter(|r| {
@@ -45,7 +47,10 @@ fn check(name: &str, input: &Path, goldens: &[(&Path, bool)], tally: &mut Tally)
     if let Err(e) = restore(&mut rs, &text, RestoreOptions::default()) {
         match missing_extension(&e) {
             Some(ext) => tally.skipped.push(format!("{name} (needs {ext})")),
-            None => tally.failed.push(format!("{name}: restore failed: {}", e.message("iptables-restore"))),
+            None => tally.failed.push(format!(
+                "{name}: restore failed: {}",
+                e.message("iptables-restore")
+            )),
         }
         return;
     }
@@ -62,7 +67,9 @@ fn check(name: &str, input: &Path, goldens: &[(&Path, bool)], tally: &mut Tally)
                 .take(3)
                 .map(|(w, g)| format!("\n    want: {w}\n    got:  {g}"))
                 .collect();
-            tally.failed.push(format!("{} differs:{}", golden.display(), diff.join("")));
+            tally
+                .failed
+                .push(format!("{} differs:{}", golden.display(), diff.join("")));
         }
     }
 }
@@ -109,7 +116,12 @@ fn corpus_restore_save_matches_linux() {
     for n in &names {
         let g = real.join(format!("{n}.golden"));
         let gc = real.join(format!("{n}.golden-counters"));
-        check(n, &real.join(format!("{n}.rules")), &[(&g, false), (&gc, true)], &mut tally);
+        check(
+            n,
+            &real.join(format!("{n}.rules")),
+            &[(&g, false), (&gc, true)],
+            &mut tally,
+        );
     }
 
     for f in &tally.failed {
@@ -124,5 +136,9 @@ fn corpus_restore_save_matches_linux() {
         tally.failed.len(),
         tally.skipped.len()
     );
-    assert!(tally.failed.is_empty(), "{} corpus files differ from Linux", tally.failed.len());
+    assert!(
+        tally.failed.is_empty(),
+        "{} corpus files differ from Linux",
+        tally.failed.len()
+    );
 }

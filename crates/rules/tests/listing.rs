@@ -36,7 +36,10 @@ fn listings_match_real_iptables() {
         let rules = std::fs::read_to_string(input).expect("read rules");
         let golden = std::fs::read_to_string(input.with_extension("golden")).expect("read golden");
         let mut rs = Ruleset::default();
-        let opts = RestoreOptions { counters: true, ..Default::default() };
+        let opts = RestoreOptions {
+            counters: true,
+            ..Default::default()
+        };
         restore(&mut rs, &rules, opts).expect("restore listing input");
         for (args, want) in sections(&golden) {
             let words: Vec<String> = args.split_whitespace().map(str::to_string).collect();
@@ -44,7 +47,10 @@ fn listings_match_real_iptables() {
             let got = ops::execute(&mut rs.clone(), &inv).expect("list").output;
             checked += 1;
             if got != want {
-                failures.push(format!("{}: iptables {args}\n--- want\n{want}--- got\n{got}", input.display()));
+                failures.push(format!(
+                    "{}: iptables {args}\n--- want\n{want}--- got\n{got}",
+                    input.display()
+                ));
             }
         }
     }
@@ -52,5 +58,9 @@ fn listings_match_real_iptables() {
         eprintln!("{f}");
     }
     assert!(checked > 0, "no listing goldens found");
-    assert!(failures.is_empty(), "{} of {checked} listings differ", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} listings differ",
+        failures.len()
+    );
 }
