@@ -13,6 +13,7 @@ mod common;
 
 use std::path::Path;
 
+use palisade_rules::ext;
 use palisade_rules::model::Ruleset;
 use palisade_rules::restore::{restore, RestoreError, RestoreOptions};
 use palisade_rules::save::save;
@@ -24,28 +25,55 @@ struct Tally {
     skipped: Vec<String>,
 }
 
-/// The missing extension a refusal names, if that is why it failed.
-fn missing_extension(err: &RestoreError) -> Option<String> {
-    let RestoreError::Param { error, .. } = err else {
-        return None;
+/// The unimplemented extension the failing line uses, if any: a
+/// `-m NAME` palisade has no match for, or a `-j NAME` in upper case that
+/// is neither a verdict nor a target palisade has (iptables would take it
+/// for a chain name only if no such target existed).
+fn missing_extension(input: &str, err: &RestoreError) -> Option<String> {
+    let line = match err {
+        RestoreError::Param { line, error } => {
+            // A jump to an unknown target is reported at COMMIT as a
+            // missing chain.
+            let msg = error.to_string();
+            if let Some(name) = msg
+                .strip_prefix("Chain '")
+                .and_then(|r| r.strip_suffix("' does not exist"))
+            {
+                if name.chars().all(|c| c.is_ascii_uppercase()) && ext::find_target(name).is_none()
+                {
+                    return Some(name.to_string());
+                }
+            }
+            *line
+        }
+        RestoreError::LineFailed { line, .. } => *line,
+        _ => return None,
     };
-    let text = error.to_string();
-    let rest = text.strip_prefix("Couldn't load match `").or_else(|| {
-        text.strip_prefix("Chain '").filter(|r| {
-            // `-j NAME` of an unimplemented target reads as a missing chain;
-            // target names are upper case.
-            r.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-        })
-    })?;
-    let end = rest.find(['\'', '`'])?;
-    Some(rest[..end].to_string())
+    let text = input.lines().nth(line.checked_sub(1)?)?;
+    let words: Vec<&str> = text.split_whitespace().collect();
+    for pair in words.windows(2) {
+        match pair[0] {
+            "-m" | "--match" if ext::find_match(pair[1]).is_none() => {
+                return Some(pair[1].to_string())
+            }
+            "-j" | "--jump"
+                if pair[1].chars().all(|c| c.is_ascii_uppercase())
+                    && !matches!(pair[1], "ACCEPT" | "DROP" | "RETURN")
+                    && ext::find_target(pair[1]).is_none() =>
+            {
+                return Some(pair[1].to_string())
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn check(name: &str, input: &Path, goldens: &[(&Path, bool)], tally: &mut Tally) {
     let text = std::fs::read_to_string(input).expect("read input");
     let mut rs = Ruleset::default();
     if let Err(e) = restore(&mut rs, &text, RestoreOptions::default()) {
-        match missing_extension(&e) {
+        match missing_extension(&text, &e) {
             Some(ext) => tally.skipped.push(format!("{name} (needs {ext})")),
             None => tally.failed.push(format!(
                 "{name}: restore failed: {}",
