@@ -20,6 +20,7 @@ pub mod util;
 // One module per extension (keep alphabetical within each group).
 pub mod tcp;
 // @matches-mods
+pub mod mark_tg;
 // @targets-mods
 
 /// Whether an option takes an argument (getopt's `has_arg`).
@@ -209,6 +210,7 @@ pub static MATCHES: &[(&str, Factory)] = &[
 
 /// Target extensions by `-j` name (the standard verdicts are not here).
 pub static TARGETS: &[(&str, Factory)] = &[
+    ("MARK", mark_tg::Mark::new_boxed),
     // @targets-registry
 ];
 
