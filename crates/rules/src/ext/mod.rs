@@ -20,6 +20,7 @@ pub mod util;
 // One module per extension (keep alphabetical within each group).
 pub mod tcp;
 // @matches-mods
+pub mod connmark_tg;
 pub mod mark_tg;
 // @targets-mods
 
@@ -210,6 +211,7 @@ pub static MATCHES: &[(&str, Factory)] = &[
 
 /// Target extensions by `-j` name (the standard verdicts are not here).
 pub static TARGETS: &[(&str, Factory)] = &[
+    ("CONNMARK", connmark_tg::Connmark::new_boxed),
     ("MARK", mark_tg::Mark::new_boxed),
     // @targets-registry
 ];
