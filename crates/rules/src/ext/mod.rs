@@ -21,6 +21,7 @@ pub mod util;
 pub mod tcp;
 // @matches-mods
 pub mod connmark_tg;
+pub mod ct;
 pub mod mark_tg;
 // @targets-mods
 
@@ -212,7 +213,9 @@ pub static MATCHES: &[(&str, Factory)] = &[
 /// Target extensions by `-j` name (the standard verdicts are not here).
 pub static TARGETS: &[(&str, Factory)] = &[
     ("CONNMARK", connmark_tg::Connmark::new_boxed),
+    ("CT", ct::Ct::new_boxed),
     ("MARK", mark_tg::Mark::new_boxed),
+    ("NOTRACK", ct::Ct::new_notrack_boxed),
     // @targets-registry
 ];
 
