@@ -7,7 +7,7 @@
 
 use std::any::Any;
 
-use super::util::parse_opt_uint;
+use super::util::{parse_opt_uint, truncate_bytes};
 use super::{CheckCtx, Extension, OptCall, OptDef};
 use crate::error::{Errno, Error, Result};
 use crate::model::TableId;
@@ -153,16 +153,6 @@ impl Ct {
             self.zone_text(out, &format!("{dash}zone"));
         }
     }
-}
-
-/// The longest prefix of `s` of at most `max` bytes that ends on a
-/// character boundary (strncpy into a fixed buffer, for ASCII names).
-fn truncate_bytes(s: &str, max: usize) -> &str {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s.get(..end).unwrap_or("")
 }
 
 /// libxt_CT.c `ct_parse_events`: comma-separated names, exact case.

@@ -192,6 +192,17 @@ pub fn check_exclusions(ext: &str, table: &[Excl], given: u32) -> Result<()> {
     Ok(())
 }
 
+/// The longest prefix of `s` of at most `max` bytes that ends on a
+/// character boundary: what strncpy/snprintf into a fixed C buffer keep
+/// of an ASCII string.
+pub fn truncate_bytes(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or("")
+}
+
 /// `xtables_strtoui` in a range, with an iptables-style error message.
 pub fn parse_uint(text: &str, min: u64, max: u64, what: &str) -> Result<u64> {
     strtoul_range(text, min, max).ok_or_else(|| {
