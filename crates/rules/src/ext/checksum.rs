@@ -90,7 +90,10 @@ mod tests {
         let (mut s, mut p) = (String::new(), String::new());
         t.save(&mut s);
         t.print(&mut p, true);
-        assert_eq!((s.as_str(), p.as_str()), (" --checksum-fill", " CHECKSUM fill"));
+        assert_eq!(
+            (s.as_str(), p.as_str()),
+            (" --checksum-fill", " CHECKSUM fill")
+        );
         assert_eq!(t.table(), Some(TableId::Mangle));
     }
 

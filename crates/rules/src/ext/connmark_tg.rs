@@ -194,8 +194,7 @@ impl Extension for Connmark {
     }
 
     fn parse(&mut self, call: &mut OptCall<'_>) -> Result<()> {
-        let u32_arg =
-            |c: &OptCall<'_>| parse_opt_uint("CONNMARK", c.name, c.arg(), 0, 0xffff_ffff);
+        let u32_arg = |c: &OptCall<'_>| parse_opt_uint("CONNMARK", c.name, c.arg(), 0, 0xffff_ffff);
         match call.name {
             "set-xmark" | "set-mark" | "and-mark" | "or-mark" | "xor-mark" => {
                 self.mode = Mode::Set;
@@ -344,12 +343,36 @@ mod tests {
     fn saves_and_prints() {
         let all = "--nfmask 0xffffffff --ctmask 0xffffffff";
         let cases = [
-            ("--set-mark 5", " --set-xmark 0x5/0xffffffff".to_string(), " CONNMARK set 0x5"),
-            ("--set-mark 5/0xff", " --set-xmark 0x5/0xff".into(), " CONNMARK xset 0x5/0xff"),
-            ("--and-mark 0xff", " --set-xmark 0x0/0xffffff00".into(), " CONNMARK and 0xff"),
-            ("--or-mark 0xff", " --set-xmark 0xff/0xff".into(), " CONNMARK or 0xff"),
-            ("--xor-mark 0xff", " --set-xmark 0xff/0x0".into(), " CONNMARK xor 0xff"),
-            ("--save-mark", format!(" --save-mark {all}"), " CONNMARK save"),
+            (
+                "--set-mark 5",
+                " --set-xmark 0x5/0xffffffff".to_string(),
+                " CONNMARK set 0x5",
+            ),
+            (
+                "--set-mark 5/0xff",
+                " --set-xmark 0x5/0xff".into(),
+                " CONNMARK xset 0x5/0xff",
+            ),
+            (
+                "--and-mark 0xff",
+                " --set-xmark 0x0/0xffffff00".into(),
+                " CONNMARK and 0xff",
+            ),
+            (
+                "--or-mark 0xff",
+                " --set-xmark 0xff/0xff".into(),
+                " CONNMARK or 0xff",
+            ),
+            (
+                "--xor-mark 0xff",
+                " --set-xmark 0xff/0x0".into(),
+                " CONNMARK xor 0xff",
+            ),
+            (
+                "--save-mark",
+                format!(" --save-mark {all}"),
+                " CONNMARK save",
+            ),
             (
                 "--save-mark --mask 0xff",
                 " --save-mark --nfmask 0xff --ctmask 0xff".into(),

@@ -147,7 +147,12 @@ impl Ct {
             events_text(out, &format!("{dash}ctevents"), CT_EVENTS, self.ct_events);
         }
         if self.exp_events != 0 {
-            events_text(out, &format!("{dash}expevents"), EXP_EVENTS, self.exp_events);
+            events_text(
+                out,
+                &format!("{dash}expevents"),
+                EXP_EVENTS,
+                self.exp_events,
+            );
         }
         if self.flags & XT_CT_ZONE_MARK != 0 || self.zone != 0 {
             self.zone_text(out, &format!("{dash}zone"));
@@ -213,8 +218,8 @@ impl Extension for Ct {
                 if call.arg().eq_ignore_ascii_case("mark") {
                     self.flags |= XT_CT_ZONE_MARK;
                 } else {
-                    self.zone = parse_opt_uint("CT", call.name, call.arg(), 0, 65535)
-                        .map_err(|_| {
+                    self.zone =
+                        parse_opt_uint("CT", call.name, call.arg(), 0, 65535).map_err(|_| {
                             Error::param(format!("Cannot parse {} as a zone ID", call.arg()))
                         })? as u16;
                 }
@@ -323,7 +328,12 @@ mod tests {
             ("-j CT --zone 0", "CT", "", " CT"),
             ("-j CT --zone 0x10", "CT", " --zone 16", " CT zone 16"),
             ("-j CT --zone MARK", "CT", " --zone mark", " CT zone mark"),
-            ("-j CT --zone-orig 5", "CT", " --zone-orig 5", " CT zone-orig 5"),
+            (
+                "-j CT --zone-orig 5",
+                "CT",
+                " --zone-orig 5",
+                " CT zone-orig 5",
+            ),
             (
                 "-j CT --zone-orig 5 --zone-reply 6",
                 "CT",

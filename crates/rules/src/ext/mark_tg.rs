@@ -190,19 +190,43 @@ mod tests {
     #[test]
     fn operations_save_as_xmark() {
         let cases = [
-            ("--set-mark 5", " --set-xmark 0x5/0xffffffff", " MARK set 0x5"),
-            ("--set-mark 5/0xff", " --set-xmark 0x5/0xff", " MARK xset 0x5/0xff"),
-            ("--set-xmark 5/0xff", " --set-xmark 0x5/0xff", " MARK xset 0x5/0xff"),
-            ("--and-mark 0xff", " --set-xmark 0x0/0xffffff00", " MARK and 0xff"),
+            (
+                "--set-mark 5",
+                " --set-xmark 0x5/0xffffffff",
+                " MARK set 0x5",
+            ),
+            (
+                "--set-mark 5/0xff",
+                " --set-xmark 0x5/0xff",
+                " MARK xset 0x5/0xff",
+            ),
+            (
+                "--set-xmark 5/0xff",
+                " --set-xmark 0x5/0xff",
+                " MARK xset 0x5/0xff",
+            ),
+            (
+                "--and-mark 0xff",
+                " --set-xmark 0x0/0xffffff00",
+                " MARK and 0xff",
+            ),
             ("--or-mark 0xff", " --set-xmark 0xff/0xff", " MARK or 0xff"),
             ("--xor-mark 0xff", " --set-xmark 0xff/0x0", " MARK xor 0xff"),
-            ("--set-xmark 0", " --set-xmark 0x0/0xffffffff", " MARK and 0x0"),
+            (
+                "--set-xmark 0",
+                " --set-xmark 0x0/0xffffffff",
+                " MARK and 0x0",
+            ),
             (
                 "--set-mark 0xffffffff",
                 " --set-xmark 0xffffffff/0xffffffff",
                 " MARK or 0xffffffff",
             ),
-            ("--set-mark +5/+6", " --set-xmark 0x5/0x7", " MARK xset 0x5/0x7"),
+            (
+                "--set-mark +5/+6",
+                " --set-xmark 0x5/0x7",
+                " MARK xset 0x5/0x7",
+            ),
         ];
         for (args, save, print) in cases {
             let m = rule(args).unwrap();

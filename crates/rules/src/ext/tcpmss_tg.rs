@@ -20,10 +20,7 @@ const MAX_MSS: u64 = 65535 - 20;
 /// `tcpmss_tg4_check`).
 const CLAMP_HOOKS: HookMask = HookMask::of(&[Hook::Forward, Hook::Output, Hook::Postrouting]);
 
-static OPTIONS: &[OptDef] = &[
-    OptDef::value("set-mss"),
-    OptDef::flag("clamp-mss-to-pmtu"),
-];
+static OPTIONS: &[OptDef] = &[OptDef::value("set-mss"), OptDef::flag("clamp-mss-to-pmtu")];
 
 /// What the target writes into the MSS option.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,13 +142,21 @@ mod tests {
         for (args, save, print) in [
             ("--set-mss 42", " --set-mss 42", " TCPMSS set 42"),
             ("--set-mss 65515", " --set-mss 65515", " TCPMSS set 65515"),
-            ("--clamp-mss-to-pmtu", " --clamp-mss-to-pmtu", " TCPMSS clamp to PMTU"),
+            (
+                "--clamp-mss-to-pmtu",
+                " --clamp-mss-to-pmtu",
+                " TCPMSS clamp to PMTU",
+            ),
             (
                 "--set-mss 42 --clamp-mss-to-pmtu",
                 " --clamp-mss-to-pmtu",
                 " TCPMSS clamp to PMTU",
             ),
-            ("--clamp-mss-to-pmtu --set-mss 0", " --set-mss 0", " TCPMSS set 0"),
+            (
+                "--clamp-mss-to-pmtu --set-mss 0",
+                " --set-mss 0",
+                " TCPMSS set 0",
+            ),
         ] {
             let t = rule(args).unwrap();
             let (mut s, mut p) = (String::new(), String::new());
@@ -172,8 +177,14 @@ mod tests {
         let set = rule("--set-mss 42").unwrap();
         let clamp = rule("--clamp-mss-to-pmtu").unwrap();
         assert_eq!(set.check(&ctx(Some(Hook::Input), 6, false)), Ok(()));
-        assert_eq!(set.check(&ctx(Some(Hook::Input), 0, false)), Err(Errno::Invalid));
-        assert_eq!(set.check(&ctx(Some(Hook::Input), 6, true)), Err(Errno::Invalid));
+        assert_eq!(
+            set.check(&ctx(Some(Hook::Input), 0, false)),
+            Err(Errno::Invalid)
+        );
+        assert_eq!(
+            set.check(&ctx(Some(Hook::Input), 6, true)),
+            Err(Errno::Invalid)
+        );
         assert_eq!(clamp.check(&ctx(Some(Hook::Forward), 6, false)), Ok(()));
         assert_eq!(clamp.check(&ctx(None, 6, false)), Ok(()));
         assert_eq!(

@@ -50,8 +50,12 @@ mod tests {
         let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
         let inv = argv::parse(&words("-t raw -A PREROUTING -j TRACE"), "filter", false).unwrap();
         assert_eq!(inv.rules.len(), 1);
-        let err = argv::parse(&words("-t raw -A PREROUTING -j TRACE --foo"), "filter", false)
-            .unwrap_err();
+        let err = argv::parse(
+            &words("-t raw -A PREROUTING -j TRACE --foo"),
+            "filter",
+            false,
+        )
+        .unwrap_err();
         assert_eq!(err.to_string(), "unknown option \"--foo\"");
         let (mut s, mut p) = (String::new(), String::new());
         Trace.save(&mut s);
