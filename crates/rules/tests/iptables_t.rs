@@ -19,6 +19,13 @@ use palisade_rules::save;
 /// (checked with iptables 1.8.9 on Linux 6.18 in a network namespace).
 const LINUX_DISAGREES: &[(&str, &str, Outcome)] = &[
     // The kernel keeps NFLOG's long prefix whole.
+    // iptables-nft stores it in a native nft log expression (up to 127
+    // bytes), not the 64-byte xt struct: saved back with all 65 x's.
+    (
+        "libxt_NFLOG.t",
+        "-j NFLOG --nflog-prefix xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        Outcome::Accepted,
+    ),
     // recent: the kernel accepts --hitcount 999 (ip_pkt_list_tot is 255
     // only as a module default; the nft compat path does not check it).
     (

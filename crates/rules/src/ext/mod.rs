@@ -20,6 +20,14 @@ pub mod util;
 // One module per extension (keep alphabetical within each group).
 pub mod tcp;
 // @matches-mods
+pub mod checksum;
+pub mod connmark_tg;
+pub mod ct;
+pub mod mark_tg;
+pub mod nflog;
+pub mod tcpmss_tg;
+pub mod trace;
+pub mod ttl_tg;
 // @targets-mods
 
 /// Whether an option takes an argument (getopt's `has_arg`).
@@ -209,6 +217,15 @@ pub static MATCHES: &[(&str, Factory)] = &[
 
 /// Target extensions by `-j` name (the standard verdicts are not here).
 pub static TARGETS: &[(&str, Factory)] = &[
+    ("CHECKSUM", checksum::Checksum::new_boxed),
+    ("CONNMARK", connmark_tg::Connmark::new_boxed),
+    ("CT", ct::Ct::new_boxed),
+    ("MARK", mark_tg::Mark::new_boxed),
+    ("NFLOG", nflog::Nflog::new_boxed),
+    ("NOTRACK", ct::Ct::new_notrack_boxed),
+    ("TCPMSS", tcpmss_tg::Tcpmss::new_boxed),
+    ("TRACE", trace::Trace::new_boxed),
+    ("TTL", ttl_tg::Ttl::new_boxed),
     // @targets-registry
 ];
 

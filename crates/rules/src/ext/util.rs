@@ -69,17 +69,138 @@ pub fn save_invert(out: &mut String, invert: bool) {
     }
 }
 
-/// Quotes a string the way xtables `xtables_save_string` does: always in
-/// double quotes, with `"` and `\` escaped.
+/// Writes a string the way `xtables_save_string` does (libxtables/xtables.c):
+/// bare when it is non-empty and made only of letters, digits, `_` and `-`;
+/// otherwise in double quotes with `"`, `\\` and `'` escaped by a backslash.
+/// The caller writes the space before it.
 pub fn save_string(out: &mut String, s: &str) {
+    let bare = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if bare {
+        out.push_str(s);
+        return;
+    }
     out.push('"');
     for c in s.chars() {
-        if c == '"' || c == '\\' {
+        if matches!(c, '"' | '\\' | '\'') {
             out.push('\\');
         }
         out.push(c);
     }
     out.push('"');
+}
+
+/// C's `strtoumax(s, &end, 0)` as `xtables_strtoul` uses it with an end
+/// pointer (libxtables/xtables.c): leading blanks, `+`, base by prefix; a
+/// leading `-` is refused. Returns the value and the unparsed rest, or
+/// `None` when no digits were read or the value overflows.
+pub fn strtoul_prefix(s: &str) -> Option<(u64, &str)> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    if t.starts_with('-') {
+        return None;
+    }
+    let t = t.strip_prefix('+').unwrap_or(t);
+    let hex_body = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .filter(|r| r.starts_with(|c: char| c.is_ascii_hexdigit()));
+    let (radix, digits) = match hex_body {
+        Some(r) => (16, r),
+        None if t.starts_with('0') => (8, t),
+        None => (10, t),
+    };
+    let len = digits
+        .find(|c: char| !c.is_digit(radix))
+        .unwrap_or(digits.len());
+    if len == 0 {
+        return None;
+    }
+    let (num, rest) = digits.split_at(len);
+    let value = u64::from_str_radix(num, radix).ok()?;
+    Some((value, rest))
+}
+
+/// `xtables_parse_mark_mask` (libxtables/xtables.c `xtables_parse_val_mask`
+/// without a name map): `VALUE[/MASK]`, 32-bit each, mask default all ones.
+pub fn parse_mark_mask(ext: &str, opt: &str, text: &str) -> Result<(u32, u32)> {
+    let bad = || {
+        Error::param(format!(
+            "{ext}: bad integer value for option \"--{opt}\", or out of range.\n"
+        ))
+    };
+    let garbage = || {
+        Error::param(format!(
+            "{ext}: trailing garbage after value for option \"--{opt}\".\n"
+        ))
+    };
+    let (value, rest) = strtoul_prefix(text)
+        .filter(|(v, _)| *v <= u64::from(u32::MAX))
+        .ok_or_else(bad)?;
+    if rest.is_empty() {
+        return Ok((value as u32, u32::MAX));
+    }
+    let Some(mask_text) = rest.strip_prefix('/') else {
+        return Err(garbage());
+    };
+    let (mask, rest) = strtoul_prefix(mask_text)
+        .filter(|(v, _)| *v <= u64::from(u32::MAX))
+        .ok_or_else(bad)?;
+    if !rest.is_empty() {
+        return Err(garbage());
+    }
+    Ok((value as u32, mask as u32))
+}
+
+/// An integer option as libxtables' `xtopt_parse_int` reads it, with its
+/// error message (libxtables/xtoptions.c).
+pub fn parse_opt_uint(ext: &str, opt: &str, text: &str, min: u64, max: u64) -> Result<u64> {
+    match strtoul_prefix(text) {
+        Some((v, "")) if (min..=max).contains(&v) => Ok(v),
+        _ => Err(Error::param(format!(
+            "{ext}: bad value for option \"--{opt}\", or out of range ({min}-{max}).\n"
+        ))),
+    }
+}
+
+/// One option of an extension's xtables option table, for
+/// [`check_exclusions`]: its name, its id and the ids (as bits) it
+/// excludes (`xt_option_entry.excl`).
+pub struct Excl {
+    pub name: &'static str,
+    pub id: u32,
+    pub excl: u32,
+}
+
+/// The exclusion test of `xtables_options_fcheck` (libxtables/xtoptions.c):
+/// for each given option in table order, the first other given option (by
+/// id) that it excludes is an error. `given` holds the ids given, as bits.
+pub fn check_exclusions(ext: &str, table: &[Excl], given: u32) -> Result<()> {
+    for entry in table.iter().filter(|e| given & (1 << e.id) != 0) {
+        for id in 0..32u32 {
+            if id == entry.id || given & (1 << id) == 0 || entry.excl & (1 << id) == 0 {
+                continue;
+            }
+            if let Some(other) = table.iter().find(|o| o.id == id) {
+                return Err(Error::param(format!(
+                    "{ext}: option \"--{}\" cannot be used together with \"--{}\".\n",
+                    entry.name, other.name
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a
+/// character boundary: what strncpy/snprintf into a fixed C buffer keep
+/// of an ASCII string.
+pub fn truncate_bytes(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or("")
 }
 
 /// `xtables_strtoui` in a range, with an iptables-style error message.
@@ -108,7 +229,36 @@ mod tests {
     #[test]
     fn quoting() {
         let mut s = String::new();
-        save_string(&mut s, r#"a "b" \c"#);
-        assert_eq!(s, r#""a \"b\" \\c""#);
+        save_string(&mut s, r#"a "b" \c'"#);
+        assert_eq!(s, r#""a \"b\" \\c\'""#);
+        let mut s = String::new();
+        save_string(&mut s, "ab_-9");
+        assert_eq!(s, "ab_-9");
+        let mut s = String::new();
+        save_string(&mut s, "");
+        assert_eq!(s, r#""""#);
+    }
+
+    #[test]
+    fn prefix_numbers() {
+        assert_eq!(strtoul_prefix("0x10/5"), Some((16, "/5")));
+        assert_eq!(strtoul_prefix("0x"), Some((0, "x")));
+        assert_eq!(strtoul_prefix("08"), Some((0, "8")));
+        assert_eq!(strtoul_prefix(" +7"), Some((7, "")));
+        assert_eq!(strtoul_prefix("-1"), None);
+        assert_eq!(strtoul_prefix("abc"), None);
+        assert_eq!(strtoul_prefix("99999999999999999999999"), None);
+    }
+
+    #[test]
+    fn mark_masks() {
+        assert_eq!(parse_mark_mask("M", "m", "5").unwrap(), (5, u32::MAX));
+        assert_eq!(parse_mark_mask("M", "m", "+5/+6").unwrap(), (5, 6));
+        assert!(parse_mark_mask("M", "m", "0x1ffffffff").is_err());
+        let e = parse_mark_mask("MARK", "set-mark", "12abc").unwrap_err();
+        assert!(e.to_string().contains("trailing garbage"));
+        let e = parse_mark_mask("MARK", "set-mark", "0x10/").unwrap_err();
+        assert!(e.to_string().contains("bad integer value"));
+        assert!(parse_mark_mask("M", "m", "5/-6").is_err());
     }
 }
