@@ -92,7 +92,7 @@ fn target_name(target: &Target) -> &str {
         Target::Drop => "DROP",
         Target::Return => "RETURN",
         Target::Jump(c) | Target::Goto(c) => c,
-        Target::Ext(t) => t.name(),
+        Target::Ext(t) => t.list_name(),
     }
 }
 

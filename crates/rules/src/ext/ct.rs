@@ -191,6 +191,11 @@ impl Extension for Ct {
         }
     }
 
+    fn list_name(&self) -> &'static str {
+        // iptables -L names the kernel target, which is CT for both.
+        "CT"
+    }
+
     fn options(&self) -> &'static [OptDef] {
         // The NOTRACK alias has no options of its own.
         if self.is_alias() {

@@ -149,6 +149,12 @@ pub trait Extension: ExtClone + Debug + Send + Sync + 'static {
     /// The name it is saved under (`-m NAME` / `-j NAME`).
     fn name(&self) -> &'static str;
 
+    /// The name in `iptables -L`'s target column, where it differs from
+    /// the saved one (`-j NOTRACK` lists as `CT`).
+    fn list_name(&self) -> &'static str {
+        self.name()
+    }
+
     /// The options it understands.
     fn options(&self) -> &'static [OptDef];
 
@@ -245,12 +251,14 @@ pub fn is_target_name(name: &str) -> bool {
 
 /// xtables' generic refusal of a repeated option.
 pub fn only_once(ext: &str, opt: &str) -> Error {
-    Error::param(format!("{ext}: option \"--{opt}\" can only be used once."))
+    Error::param(format!(
+        "{ext}: option \"--{opt}\" can only be used once.\n"
+    ))
 }
 
 /// xtables' generic refusal of `!` before an option that has no inverse.
 pub fn cannot_invert(ext: &str, opt: &str) -> Error {
-    Error::param(format!("{ext}: option \"--{opt}\" cannot be inverted."))
+    Error::param(format!("{ext}: option \"--{opt}\" cannot be inverted.\n"))
 }
 
 /// xtables' generic refusal when a mandatory option is missing.
