@@ -69,12 +69,21 @@ pub fn save_invert(out: &mut String, invert: bool) {
     }
 }
 
-/// Quotes a string the way xtables `xtables_save_string` does: always in
-/// double quotes, with `"` and `\` escaped.
+/// Writes a string the way xtables `xtables_save_string` does (without
+/// its leading space): bare when it is non-empty and made only of
+/// `[A-Za-z0-9_-]`, otherwise in double quotes with `"`, `\` and `'`
+/// escaped by a backslash (libxtables/xtables.c).
 pub fn save_string(out: &mut String, s: &str) {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if plain {
+        out.push_str(s);
+        return;
+    }
     out.push('"');
     for c in s.chars() {
-        if c == '"' || c == '\\' {
+        if matches!(c, '"' | '\\' | '\'') {
             out.push('\\');
         }
         out.push(c);
@@ -108,7 +117,13 @@ mod tests {
     #[test]
     fn quoting() {
         let mut s = String::new();
-        save_string(&mut s, r#"a "b" \c"#);
-        assert_eq!(s, r#""a \"b\" \\c""#);
+        save_string(&mut s, r#"a "b" \c'"#);
+        assert_eq!(s, r#""a \"b\" \\c\'""#);
+        let mut s = String::new();
+        save_string(&mut s, "DROP_in-1");
+        assert_eq!(s, "DROP_in-1");
+        let mut s = String::new();
+        save_string(&mut s, "");
+        assert_eq!(s, r#""""#);
     }
 }
