@@ -20,6 +20,8 @@ pub mod util;
 // One module per extension (keep alphabetical within each group).
 pub mod tcp;
 // @matches-mods
+pub mod log;
+pub mod reject;
 // @targets-mods
 
 /// Whether an option takes an argument (getopt's `has_arg`).
@@ -209,6 +211,8 @@ pub static MATCHES: &[(&str, Factory)] = &[
 
 /// Target extensions by `-j` name (the standard verdicts are not here).
 pub static TARGETS: &[(&str, Factory)] = &[
+    ("LOG", log::Log::new_boxed),
+    ("REJECT", reject::Reject::new_boxed),
     // @targets-registry
 ];
 
