@@ -20,8 +20,13 @@ pub mod util;
 // One module per extension (keep alphabetical within each group).
 pub mod tcp;
 // @matches-mods
+pub mod dnat;
 pub mod log;
+pub mod masquerade;
+pub mod nat;
+pub mod redirect;
 pub mod reject;
+pub mod snat;
 // @targets-mods
 
 /// Whether an option takes an argument (getopt's `has_arg`).
@@ -211,8 +216,12 @@ pub static MATCHES: &[(&str, Factory)] = &[
 
 /// Target extensions by `-j` name (the standard verdicts are not here).
 pub static TARGETS: &[(&str, Factory)] = &[
+    ("DNAT", dnat::Dnat::new_boxed),
     ("LOG", log::Log::new_boxed),
+    ("MASQUERADE", masquerade::Masquerade::new_boxed),
+    ("REDIRECT", redirect::Redirect::new_boxed),
     ("REJECT", reject::Reject::new_boxed),
+    ("SNAT", snat::Snat::new_boxed),
     // @targets-registry
 ];
 
