@@ -24,6 +24,7 @@ pub mod dnat;
 pub mod log;
 pub mod masquerade;
 pub mod nat;
+pub mod netmap;
 pub mod redirect;
 pub mod reject;
 pub mod snat;
@@ -219,6 +220,7 @@ pub static TARGETS: &[(&str, Factory)] = &[
     ("DNAT", dnat::Dnat::new_boxed),
     ("LOG", log::Log::new_boxed),
     ("MASQUERADE", masquerade::Masquerade::new_boxed),
+    ("NETMAP", netmap::Netmap::new_boxed),
     ("REDIRECT", redirect::Redirect::new_boxed),
     ("REJECT", reject::Reject::new_boxed),
     ("SNAT", snat::Snat::new_boxed),
