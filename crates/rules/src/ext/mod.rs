@@ -23,8 +23,16 @@ pub mod tcp;
 pub mod checksum;
 pub mod connmark_tg;
 pub mod ct;
+pub mod dnat;
+pub mod log;
 pub mod mark_tg;
+pub mod masquerade;
+pub mod nat;
+pub mod netmap;
 pub mod nflog;
+pub mod redirect;
+pub mod reject;
+pub mod snat;
 pub mod tcpmss_tg;
 pub mod trace;
 pub mod ttl_tg;
@@ -232,6 +240,13 @@ pub static TARGETS: &[(&str, Factory)] = &[
     ("TCPMSS", tcpmss_tg::Tcpmss::new_boxed),
     ("TRACE", trace::Trace::new_boxed),
     ("TTL", ttl_tg::Ttl::new_boxed),
+    ("DNAT", dnat::Dnat::new_boxed),
+    ("LOG", log::Log::new_boxed),
+    ("MASQUERADE", masquerade::Masquerade::new_boxed),
+    ("NETMAP", netmap::Netmap::new_boxed),
+    ("REDIRECT", redirect::Redirect::new_boxed),
+    ("REJECT", reject::Reject::new_boxed),
+    ("SNAT", snat::Snat::new_boxed),
     // @targets-registry
 ];
 
