@@ -18,6 +18,8 @@ use crate::model::{Hook, HookMask, TableId};
 pub mod util;
 
 // One module per extension (keep alphabetical within each group).
+pub mod conntrack;
+pub mod state;
 pub mod tcp;
 // @matches-mods
 // @targets-mods
@@ -204,6 +206,8 @@ pub type Factory = fn() -> Box<dyn Extension>;
 /// Match extensions by `-m` name.
 pub static MATCHES: &[(&str, Factory)] = &[
     ("tcp", tcp::Tcp::new_boxed),
+    ("conntrack", conntrack::Conntrack::new_boxed),
+    ("state", state::State::new_boxed),
     // @matches-registry
 ];
 
