@@ -267,6 +267,59 @@ pub fn xt_plenmask(ext: &str, opt: &str, text: &str) -> Result<(u8, u32)> {
     Ok((len, mask))
 }
 
+/// One entry of an xtables option table as the final check sees it
+/// (`struct xt_option_entry`): its id, name, and the ids (as bit masks)
+/// it needs (`also`) or excludes (`excl`).
+pub struct XtOpt {
+    pub id: u32,
+    pub name: &'static str,
+    pub also: u32,
+    pub excl: u32,
+}
+
+/// libxtables/xtoptions.c `xtables_options_fcheck` without `XTOPT_MAND`:
+/// for each given option in table order, every other id in turn, first
+/// "also requires", then "cannot be used together with".
+pub fn xt_fcheck(ext: &str, table: &[XtOpt], given: u32) -> Result<()> {
+    for entry in table {
+        if given & (1 << entry.id) == 0 {
+            continue;
+        }
+        for i in 0..32u32 {
+            if i == entry.id {
+                continue;
+            }
+            let Some(other) = table.iter().find(|o| o.id == i) else {
+                continue;
+            };
+            let of = 1 << i;
+            if entry.also & of != 0 && given & of == 0 {
+                return Err(Error::param(format!(
+                    "{ext}: option \"--{}\" also requires \"--{}\".\n",
+                    entry.name, other.name
+                )));
+            }
+            if entry.excl & of != 0 && given & of != 0 {
+                return Err(Error::param(format!(
+                    "{ext}: option \"--{}\" cannot be used together with \"--{}\".\n",
+                    entry.name, other.name
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An `XTTYPE_STRING` put into a fixed `char[size]`: at most `size - 1`
+/// bytes are kept (libxtables/xtoptions.c `xtopt_parse_string`).
+pub fn truncate_c_string(text: &str, size: usize) -> String {
+    let mut end = text.len().min(size.saturating_sub(1));
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
