@@ -19,6 +19,7 @@ pub mod util;
 
 // One module per extension (keep alphabetical within each group).
 pub mod conntrack;
+pub mod hashlimit;
 pub mod limit;
 pub mod recent;
 pub mod state;
@@ -209,6 +210,7 @@ pub type Factory = fn() -> Box<dyn Extension>;
 pub static MATCHES: &[(&str, Factory)] = &[
     ("tcp", tcp::Tcp::new_boxed),
     ("conntrack", conntrack::Conntrack::new_boxed),
+    ("hashlimit", hashlimit::Hashlimit::new_boxed),
     ("limit", limit::Limit::new_boxed),
     ("recent", recent::Recent::new_boxed),
     ("state", state::State::new_boxed),
