@@ -18,6 +18,11 @@ use crate::model::{Hook, HookMask, TableId};
 pub mod util;
 
 // One module per extension (keep alphabetical within each group).
+pub mod conntrack;
+pub mod hashlimit;
+pub mod limit;
+pub mod recent;
+pub mod state;
 pub mod tcp;
 // @matches-mods
 pub mod checksum;
@@ -226,6 +231,11 @@ pub type Factory = fn() -> Box<dyn Extension>;
 /// Match extensions by `-m` name.
 pub static MATCHES: &[(&str, Factory)] = &[
     ("tcp", tcp::Tcp::new_boxed),
+    ("conntrack", conntrack::Conntrack::new_boxed),
+    ("hashlimit", hashlimit::Hashlimit::new_boxed),
+    ("limit", limit::Limit::new_boxed),
+    ("recent", recent::Recent::new_boxed),
+    ("state", state::State::new_boxed),
     // @matches-registry
 ];
 

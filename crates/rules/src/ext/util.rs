@@ -212,6 +212,235 @@ pub fn parse_uint(text: &str, min: u64, max: u64, what: &str) -> Result<u64> {
     })
 }
 
+/// C `strtoumax(s, &end, 0)`: the number at the start of `s` (after
+/// blanks and a sign) and the text after it; `None` when no digit was read.
+/// Overflow saturates at `u64::MAX`; a minus sign wraps like C's.
+pub fn strtoul_prefix(s: &str) -> Option<(u64, &str)> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (negative, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (radix, body) = if (t.starts_with("0x") || t.starts_with("0X"))
+        && t[2..].starts_with(|c: char| c.is_ascii_hexdigit())
+    {
+        (16, &t[2..])
+    } else if t.starts_with('0') {
+        (8, t)
+    } else {
+        (10, t)
+    };
+    let len = body
+        .find(|c: char| !c.is_digit(radix))
+        .unwrap_or(body.len());
+    if len == 0 {
+        return None;
+    }
+    let mut value: u64 = 0;
+    for c in body[..len].chars() {
+        let d = u64::from(c.to_digit(radix).unwrap_or(0));
+        value = value
+            .checked_mul(u64::from(radix))
+            .and_then(|v| v.checked_add(d))
+            .unwrap_or(u64::MAX);
+    }
+    let value = if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    };
+    Some((value, &body[len..]))
+}
+
+/// xtables `XTTYPE_UINT8`..`XTTYPE_UINT64` (libxtables/xtoptions.c
+/// `xtopt_parse_int`): one whole number in `min..=max`.
+pub fn xt_uint(ext: &str, opt: &str, text: &str, min: u64, max: u64) -> Result<u64> {
+    strtoul_range(text, min, max).ok_or_else(|| {
+        Error::param(format!(
+            "{ext}: bad value for option \"--{opt}\", or out of range ({min}-{max}).\n"
+        ))
+    })
+}
+
+/// xtables `XTTYPE_UINT*RC` (libxtables/xtoptions.c `xtopt_parse_mint`):
+/// `N`, `N:M`, `N:`, `:M`; a missing first number is 0, a missing second
+/// one `max`. Returns the numbers and how many were given (1 or 2).
+pub fn xt_uint_range(ext: &str, opt: &str, text: &str, max: u64) -> Result<(u64, u64, usize)> {
+    let mut vals = [0u64; 2];
+    let mut nvals = 0;
+    let mut arg = text;
+    loop {
+        if nvals == 2 {
+            return Err(Error::param(format!(
+                "{ext}: Too many components for option \"--{opt}\" (max: 2)\n"
+            )));
+        }
+        let (value, end) = if arg.is_empty() || arg.starts_with(':') {
+            (if nvals == 1 { max } else { 0 }, arg)
+        } else {
+            match strtoul_prefix(arg) {
+                Some((v, end)) if v <= max => {
+                    if !end.is_empty() && !end.starts_with(':') {
+                        return Err(Error::param(format!(
+                            "{ext}: Argument to \"--{opt}\" has unexpected characters near \"{end}\".\n"
+                        )));
+                    }
+                    (v, end)
+                }
+                _ => {
+                    return Err(Error::param(format!(
+                        "{ext}: bad value for option \"--{opt}\" near \"{arg}\", or out of range (0-{max}).\n"
+                    )))
+                }
+            }
+        };
+        vals[nvals] = value;
+        nvals += 1;
+        match end.strip_prefix(':') {
+            Some(rest) => arg = rest,
+            None => break,
+        }
+    }
+    Ok((vals[0], if nvals >= 2 { vals[1] } else { vals[0] }, nvals))
+}
+
+/// glibc `inet_aton` as getaddrinfo uses it for numeric IPv4 hosts: one to
+/// four dot-separated numbers in C notation (0x hex, leading-0 octal), the
+/// last filling the remaining bytes; nothing may follow.
+pub fn inet_aton(text: &str) -> Option<u32> {
+    let parts: Vec<&str> = text.split('.').collect();
+    if parts.len() > 4 {
+        return None;
+    }
+    let mut value: u32 = 0;
+    for (i, part) in parts.iter().enumerate() {
+        if !part.starts_with(|c: char| c.is_ascii_digit()) {
+            return None;
+        }
+        let n = crate::num::strtoul_base(part, 0)?;
+        let last = i + 1 == parts.len();
+        if !last {
+            if n > 0xff {
+                return None;
+            }
+            value |= (n as u32) << (24 - 8 * i);
+        } else {
+            let room = 32 - 8 * i as u32;
+            if room < 32 && n >> room != 0 || n > u64::from(u32::MAX) {
+                return None;
+            }
+            value |= n as u32;
+        }
+    }
+    Some(value)
+}
+
+/// xtables `XTTYPE_HOST` (libxtables/xtoptions.c `xtopt_parse_host`): an
+/// IPv4 host through getaddrinfo, which must give a single address.
+pub fn xt_host(text: &str) -> Result<u32> {
+    if let Some(a) = inet_aton(text) {
+        return Ok(a);
+    }
+    match netdb::host_addresses(text) {
+        Some([first, rest @ ..]) => {
+            if rest.iter().any(|a| a != first) {
+                return Err(Error::param(format!(
+                    "{text} resolves to more than one address\n"
+                )));
+            }
+            Ok(u32::from(*first))
+        }
+        _ => Err(Error::param("getaddrinfo: Name or service not known\n")),
+    }
+}
+
+/// libxtables `xtables_ipmask_to_cidr`: the prefix length of a contiguous
+/// mask, else -1 (which xtables then stores in a `uint8_t` as 255).
+pub fn mask_to_cidr(mask: u32) -> u8 {
+    crate::addr::mask_prefix_len(mask).map_or(255, |l| l as u8)
+}
+
+/// xtables `XTTYPE_PLEN` (libxtables/xtoptions.c `xtopt_parse_plen`): a
+/// prefix length 0-32 or a numeric mask (whose length, 255 when it is not
+/// contiguous, is taken).
+pub fn xt_plen(ext: &str, opt: &str, text: &str) -> Result<u8> {
+    if let Some(n) = strtoul_range(text, 0, 32) {
+        return Ok(n as u8);
+    }
+    match inet_aton(text) {
+        Some(mask) => Ok(mask_to_cidr(mask)),
+        None => Err(Error::param(format!(
+            "{ext}: bad value for option \"--{opt}\", neither a valid network mask nor valid CIDR (0-32).\n"
+        ))),
+    }
+}
+
+/// xtables `XTTYPE_PLENMASK` (`xtopt_parse_plenmask`): [`xt_plen`] as a
+/// mask; a length past 32 leaves all ones.
+pub fn xt_plenmask(ext: &str, opt: &str, text: &str) -> Result<(u8, u32)> {
+    let len = xt_plen(ext, opt, text)?;
+    let mask = if len <= 32 {
+        crate::addr::prefix_mask(u32::from(len))
+    } else {
+        u32::MAX
+    };
+    Ok((len, mask))
+}
+
+/// One entry of an xtables option table as the final check sees it
+/// (`struct xt_option_entry`): its id, name, and the ids (as bit masks)
+/// it needs (`also`) or excludes (`excl`).
+pub struct XtOpt {
+    pub id: u32,
+    pub name: &'static str,
+    pub also: u32,
+    pub excl: u32,
+}
+
+/// libxtables/xtoptions.c `xtables_options_fcheck` without `XTOPT_MAND`:
+/// for each given option in table order, every other id in turn, first
+/// "also requires", then "cannot be used together with".
+pub fn xt_fcheck(ext: &str, table: &[XtOpt], given: u32) -> Result<()> {
+    for entry in table {
+        if given & (1 << entry.id) == 0 {
+            continue;
+        }
+        for i in 0..32u32 {
+            if i == entry.id {
+                continue;
+            }
+            let Some(other) = table.iter().find(|o| o.id == i) else {
+                continue;
+            };
+            let of = 1 << i;
+            if entry.also & of != 0 && given & of == 0 {
+                return Err(Error::param(format!(
+                    "{ext}: option \"--{}\" also requires \"--{}\".\n",
+                    entry.name, other.name
+                )));
+            }
+            if entry.excl & of != 0 && given & of != 0 {
+                return Err(Error::param(format!(
+                    "{ext}: option \"--{}\" cannot be used together with \"--{}\".\n",
+                    entry.name, other.name
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An `XTTYPE_STRING` put into a fixed `char[size]`: at most `size - 1`
+/// bytes are kept (libxtables/xtoptions.c `xtopt_parse_string`).
+pub fn truncate_c_string(text: &str, size: usize) -> String {
+    let mut end = text.len().min(size.saturating_sub(1));
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
