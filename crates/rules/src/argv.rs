@@ -931,11 +931,12 @@ fn call_extension(
 ) -> Result<()> {
     let def = p.slots[slot].ext.options()[opt_idx];
     let ext_name = p.slots[slot].ext.name();
-    if invert && !def.invert {
-        return Err(ext::cannot_invert(ext_name, def.name));
-    }
+    // xtables_option_parse checks repeats before inversion.
     if !def.multi && p.slots[slot].seen[opt_idx] {
         return Err(ext::only_once(ext_name, def.name));
+    }
+    if invert && !def.invert {
+        return Err(ext::cannot_invert(ext_name, def.name));
     }
     p.slots[slot].seen[opt_idx] = true;
     let args = p.args;

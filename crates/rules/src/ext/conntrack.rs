@@ -558,7 +558,7 @@ mod tests {
             ),
             (
                 "-m conntrack ! --ctdir REPLY",
-                "conntrack: option \"--ctdir\" cannot be inverted.",
+                "conntrack: option \"--ctdir\" cannot be inverted.\n",
             ),
             ("-m conntrack --ctproto 256", "unknown protocol \"256\" specified"),
         ] {

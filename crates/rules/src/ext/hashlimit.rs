@@ -5,7 +5,7 @@
 use std::any::Any;
 
 use super::limit::{atoi, parse_rate_parts};
-use super::util::{strtoul_prefix, truncate_c_string, xt_fcheck, xt_plen, xt_uint, XtOpt};
+use super::util::{strtoul_prefix_wrapping, truncate_c_string, xt_fcheck, xt_plen, xt_uint, XtOpt};
 use super::{only_once, CheckCtx, Extension, OptCall, OptDef, RuleCtx};
 use crate::error::{Errno, Error, Result};
 
@@ -219,7 +219,7 @@ fn burst_error() -> Error {
 
 /// libxt_hashlimit.c `parse_burst` (revision 2 and later).
 fn parse_burst(arg: &str) -> Result<u64> {
-    match strtoul_prefix(arg) {
+    match strtoul_prefix_wrapping(arg) {
         Some((v, end)) if v >= 1 && v != u64::MAX && !(end.is_empty() && v > BURST_MAX) => {
             Ok(v.wrapping_mul(factor(end.chars().next())))
         }
@@ -686,7 +686,7 @@ mod tests {
     #[test]
     fn refusals() {
         for (args, msg) in [
-            ("--hashlimit 5/s --hashlimit-upto 4/s --hashlimit-name a", "hashlimit: option \"--hashlimit-upto\" can only be used once."),
+            ("--hashlimit 5/s --hashlimit-upto 4/s --hashlimit-name a", "hashlimit: option \"--hashlimit-upto\" can only be used once.\n"),
             ("--hashlimit-upto 5/s --hashlimit-above 4/s --hashlimit-name a", "hashlimit: option \"--hashlimit-upto\" cannot be used together with \"--hashlimit-above\".\n"),
             ("--hashlimit-upto 5/s --hashlimit-name a --hashlimit-mode foo", "hashlimit: Bad value for \"--hashlimit-mode\" option: \"foo\""),
             ("--hashlimit-upto 5/s --hashlimit-name a --hashlimit-burst 1m", "bad value for option \"--hashlimit-burst\", or out of range (1-1000000)."),

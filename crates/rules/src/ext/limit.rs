@@ -284,7 +284,7 @@ mod tests {
             ),
             (
                 "-m limit ! --limit 3/s",
-                "limit: option \"--limit\" cannot be inverted.",
+                "limit: option \"--limit\" cannot be inverted.\n",
             ),
         ] {
             assert_eq!(run(args), Err(msg.to_string()), "{args}");

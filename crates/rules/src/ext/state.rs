@@ -106,7 +106,7 @@ mod tests {
             ),
             (
                 "-m state --state NEW --state NEW",
-                "state: option \"--state\" can only be used once.",
+                "state: option \"--state\" can only be used once.\n",
             ),
         ] {
             assert_eq!(run(args).unwrap_err(), msg, "{args}");

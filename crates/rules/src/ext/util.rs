@@ -215,7 +215,7 @@ pub fn parse_uint(text: &str, min: u64, max: u64, what: &str) -> Result<u64> {
 /// C `strtoumax(s, &end, 0)`: the number at the start of `s` (after
 /// blanks and a sign) and the text after it; `None` when no digit was read.
 /// Overflow saturates at `u64::MAX`; a minus sign wraps like C's.
-pub fn strtoul_prefix(s: &str) -> Option<(u64, &str)> {
+pub fn strtoul_prefix_wrapping(s: &str) -> Option<(u64, &str)> {
     let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
     let (negative, t) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
