@@ -52,6 +52,51 @@ pub fn parse_port_range(text: &str, proto: &str) -> Result<(u16, u16)> {
     }
 }
 
+/// libxtables (xtoptions.c) `xtables_getportbyname`, used by the
+/// `XTTYPE_PORT`/`XTTYPE_PORTRC` option types: glibc's `getaddrinfo`
+/// service lookup. A decimal number (strtoul base 10, so blanks and `+`
+/// are allowed) is kept modulo 2^16 unless it reads as a negative `int`;
+/// anything else is a service name, tried as tcp, udp, dccp, udplite,
+/// sctp in turn (glibc `gaih_inet_typeproto` order).
+pub fn getportbyname(text: &str) -> Option<u16> {
+    if let Some(n) = crate::num::strtoul_base(text, 10) {
+        // glibc stores strtoul's result in an int; negative means "a name".
+        let n = n as i32;
+        if n >= 0 {
+            return Some(n as u16);
+        }
+    }
+    ["tcp", "udp", "dccp", "udplite", "sctp"]
+        .iter()
+        .find_map(|proto| netdb::service_port(text, proto))
+}
+
+/// libxtables `xtopt_parse_mport` (`XTTYPE_PORTRC`): `PORT`, `LO:HI`,
+/// `LO:` or `:HI`, unchecked for order. `ext` and `opt` name the
+/// extension and the option's canonical name for the error messages.
+pub fn parse_port_rc(text: &str, ext: &str, opt: &str) -> Result<(u16, u16)> {
+    let mut range = [0u16, 65535];
+    let mut n = 0;
+    for part in text.split(':') {
+        if n == 2 {
+            return Err(Error::param(format!(
+                "{ext}: Too many components for option \"--{opt}\" (max: 2)\n"
+            )));
+        }
+        if !part.is_empty() {
+            let port = getportbyname(part).ok_or_else(|| {
+                Error::param(format!("Port \"{part}\" does not resolve to anything.\n"))
+            })?;
+            range[n] = port;
+        }
+        n += 1;
+    }
+    if n == 1 {
+        range[1] = range[0];
+    }
+    Ok((range[0], range[1]))
+}
+
 /// A port for `-L`: its service name unless numeric (xtables `print_port`).
 pub fn port_name(port: u16, proto: &str, numeric: bool) -> String {
     if !numeric {
@@ -103,6 +148,22 @@ mod tests {
         assert!(parse_port_range("80:70", "tcp").is_err());
         assert!(parse_port_range("65536", "tcp").is_err());
         assert!(parse_port_range("-1", "tcp").is_err());
+    }
+
+    #[test]
+    fn getaddrinfo_ports() {
+        assert_eq!(getportbyname("+5"), Some(5));
+        assert_eq!(getportbyname("010"), Some(10));
+        assert_eq!(getportbyname("65537"), Some(1));
+        assert_eq!(getportbyname("4294967296"), Some(0));
+        assert_eq!(getportbyname("4294967295"), None);
+        assert_eq!(getportbyname("-1"), None);
+        assert_eq!(getportbyname("0x10"), None);
+        assert_eq!(parse_port_rc("", "udp", "sport").unwrap(), (0, 0));
+        assert_eq!(parse_port_rc("2:", "udp", "sport").unwrap(), (2, 65535));
+        assert_eq!(parse_port_rc(":2", "udp", "sport").unwrap(), (0, 2));
+        assert_eq!(parse_port_rc("5:3", "udp", "sport").unwrap(), (5, 3));
+        assert!(parse_port_rc("1:2:3", "udp", "sport").is_err());
     }
 
     #[test]
