@@ -19,6 +19,7 @@ pub mod util;
 
 // One module per extension (keep alphabetical within each group).
 pub mod tcp;
+pub mod icmp;
 pub mod udp;
 // @matches-mods
 // @targets-mods
@@ -205,6 +206,7 @@ pub type Factory = fn() -> Box<dyn Extension>;
 /// Match extensions by `-m` name.
 pub static MATCHES: &[(&str, Factory)] = &[
     ("tcp", tcp::Tcp::new_boxed),
+    ("icmp", icmp::Icmp::new_boxed),
     ("udp", udp::Udp::new_boxed),
     // @matches-registry
 ];

@@ -52,6 +52,41 @@ pub fn parse_port_range(text: &str, proto: &str) -> Result<(u16, u16)> {
     }
 }
 
+/// libxtables `xtables_strtoul` with an end pointer: a base-0 number at
+/// the start of `text` (after blanks and an optional `+`; a `-` is
+/// refused) and the text after it. `None` when no digit is there or the
+/// value overflows (ERANGE).
+pub fn strtoul_prefix(text: &str) -> Option<(u64, &str)> {
+    let t = text.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    if t.starts_with('-') {
+        return None;
+    }
+    let t = t.strip_prefix('+').unwrap_or(t);
+    let hex = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .filter(|h| h.starts_with(|c: char| c.is_ascii_hexdigit()));
+    let (radix, digits) = match hex {
+        Some(h) => (16, h),
+        None if t.starts_with('0') => (8, t),
+        None => (10, t),
+    };
+    let len = digits
+        .find(|c: char| !c.is_digit(radix))
+        .unwrap_or(digits.len());
+    if len == 0 {
+        return None;
+    }
+    let (num, rest) = digits.split_at(len);
+    u64::from_str_radix(num, radix).ok().map(|v| (v, rest))
+}
+
+/// `xtables_strtoui(text, &end, ..., min, max)`: [`strtoul_prefix`] with
+/// a range check.
+pub fn strtoui_prefix(text: &str, min: u64, max: u64) -> Option<(u64, &str)> {
+    strtoul_prefix(text).filter(|(v, _)| (min..=max).contains(v))
+}
+
 /// libxtables (xtoptions.c) `xtables_getportbyname`, used by the
 /// `XTTYPE_PORT`/`XTTYPE_PORTRC` option types: glibc's `getaddrinfo`
 /// service lookup. A decimal number (strtoul base 10, so blanks and `+`
@@ -148,6 +183,18 @@ mod tests {
         assert!(parse_port_range("80:70", "tcp").is_err());
         assert!(parse_port_range("65536", "tcp").is_err());
         assert!(parse_port_range("-1", "tcp").is_err());
+    }
+
+    #[test]
+    fn prefix_numbers() {
+        assert_eq!(strtoul_prefix("8/0"), Some((8, "/0")));
+        assert_eq!(strtoul_prefix(" 0x1fz"), Some((31, "z")));
+        assert_eq!(strtoul_prefix("0x"), Some((0, "x")));
+        assert_eq!(strtoul_prefix("08"), Some((0, "8")));
+        assert_eq!(strtoul_prefix("-1"), None);
+        assert_eq!(strtoul_prefix("x"), None);
+        assert_eq!(strtoul_prefix("99999999999999999999999"), None);
+        assert_eq!(strtoui_prefix("256", 0, 255), None);
     }
 
     #[test]
