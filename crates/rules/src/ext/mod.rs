@@ -20,6 +20,7 @@ pub mod util;
 // One module per extension (keep alphabetical within each group).
 pub mod tcp;
 pub mod icmp;
+pub mod multiport;
 pub mod udp;
 // @matches-mods
 // @targets-mods
@@ -207,6 +208,7 @@ pub type Factory = fn() -> Box<dyn Extension>;
 pub static MATCHES: &[(&str, Factory)] = &[
     ("tcp", tcp::Tcp::new_boxed),
     ("icmp", icmp::Icmp::new_boxed),
+    ("multiport", multiport::Multiport::new_boxed),
     ("udp", udp::Udp::new_boxed),
     // @matches-registry
 ];

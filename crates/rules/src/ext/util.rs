@@ -19,7 +19,9 @@ pub fn proto_service_name(proto: u8) -> &'static str {
 
 /// `xtables_parse_port`: a number 0-65535 or a service name of `proto`.
 pub fn parse_port(text: &str, proto: &str) -> Result<u16> {
-    if let Some(p) = strtoul_range(text, 0, 65535) {
+    // xtables_strtoul refuses a leading minus itself ("-0").
+    let negative = text.trim_start().starts_with('-');
+    if let Some(p) = strtoul_range(text, 0, 65535).filter(|_| !negative) {
         return Ok(p as u16);
     }
     netdb::service_port(text, proto)
@@ -183,6 +185,7 @@ mod tests {
         assert!(parse_port_range("80:70", "tcp").is_err());
         assert!(parse_port_range("65536", "tcp").is_err());
         assert!(parse_port_range("-1", "tcp").is_err());
+        assert!(parse_port("-0", "tcp").is_err());
     }
 
     #[test]
