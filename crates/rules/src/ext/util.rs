@@ -151,12 +151,19 @@ pub fn save_invert(out: &mut String, invert: bool) {
     }
 }
 
-/// Quotes a string the way xtables `xtables_save_string` does: always in
-/// double quotes, with `"` and `\` escaped.
+/// Writes a string the way xtables `xtables_save_string` does (without
+/// its leading space): bare when it is non-empty and only `_-`, digits
+/// and ASCII letters, else in double quotes with `"`, `\` and `'`
+/// escaped by a backslash.
 pub fn save_string(out: &mut String, s: &str) {
+    let safe = |c: char| c == '_' || c == '-' || c.is_ascii_alphanumeric();
+    if !s.is_empty() && s.chars().all(safe) {
+        out.push_str(s);
+        return;
+    }
     out.push('"');
     for c in s.chars() {
-        if c == '"' || c == '\\' {
+        if matches!(c, '"' | '\\' | '\'') {
             out.push('\\');
         }
         out.push(c);
@@ -219,7 +226,13 @@ mod tests {
     #[test]
     fn quoting() {
         let mut s = String::new();
-        save_string(&mut s, r#"a "b" \c"#);
-        assert_eq!(s, r#""a \"b\" \\c""#);
+        save_string(&mut s, r#"a "b" \c'"#);
+        assert_eq!(s, r#""a \"b\" \\c\'""#);
+        let mut s = String::new();
+        save_string(&mut s, "abc_-09");
+        assert_eq!(s, "abc_-09");
+        let mut s = String::new();
+        save_string(&mut s, "");
+        assert_eq!(s, "\"\"");
     }
 }
