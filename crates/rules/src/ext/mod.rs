@@ -19,6 +19,7 @@ pub mod util;
 
 // One module per extension (keep alphabetical within each group).
 pub mod tcp;
+pub mod addrtype;
 pub mod comment;
 pub mod icmp;
 pub mod multiport;
@@ -208,6 +209,7 @@ pub type Factory = fn() -> Box<dyn Extension>;
 /// Match extensions by `-m` name.
 pub static MATCHES: &[(&str, Factory)] = &[
     ("tcp", tcp::Tcp::new_boxed),
+    ("addrtype", addrtype::Addrtype::new_boxed),
     ("comment", comment::Comment::new_boxed),
     ("icmp", icmp::Icmp::new_boxed),
     ("multiport", multiport::Multiport::new_boxed),
