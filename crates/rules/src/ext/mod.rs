@@ -22,6 +22,7 @@ pub mod tcp;
 pub mod addrtype;
 pub mod comment;
 pub mod icmp;
+pub mod iprange;
 pub mod mac;
 pub mod multiport;
 pub mod udp;
@@ -213,6 +214,7 @@ pub static MATCHES: &[(&str, Factory)] = &[
     ("addrtype", addrtype::Addrtype::new_boxed),
     ("comment", comment::Comment::new_boxed),
     ("icmp", icmp::Icmp::new_boxed),
+    ("iprange", iprange::Iprange::new_boxed),
     ("mac", mac::Mac::new_boxed),
     ("multiport", multiport::Multiport::new_boxed),
     ("udp", udp::Udp::new_boxed),
