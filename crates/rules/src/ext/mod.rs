@@ -21,9 +21,11 @@ pub mod util;
 pub mod tcp;
 pub mod addrtype;
 pub mod comment;
+pub mod connmark;
 pub mod icmp;
 pub mod iprange;
 pub mod mac;
+pub mod mark;
 pub mod multiport;
 pub mod udp;
 // @matches-mods
@@ -213,9 +215,11 @@ pub static MATCHES: &[(&str, Factory)] = &[
     ("tcp", tcp::Tcp::new_boxed),
     ("addrtype", addrtype::Addrtype::new_boxed),
     ("comment", comment::Comment::new_boxed),
+    ("connmark", connmark::Connmark::new_boxed),
     ("icmp", icmp::Icmp::new_boxed),
     ("iprange", iprange::Iprange::new_boxed),
     ("mac", mac::Mac::new_boxed),
+    ("mark", mark::Mark::new_boxed),
     ("multiport", multiport::Multiport::new_boxed),
     ("udp", udp::Udp::new_boxed),
     // @matches-registry

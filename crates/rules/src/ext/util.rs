@@ -89,6 +89,43 @@ pub fn strtoui_prefix(text: &str, min: u64, max: u64) -> Option<(u64, &str)> {
     strtoul_prefix(text).filter(|(v, _)| (min..=max).contains(v))
 }
 
+/// libxtables `xtables_parse_mark_mask` (`XTTYPE_MARKMASK32`):
+/// `VALUE[/MASK]`, 32-bit numbers in base 0; the mask defaults to all
+/// ones. `ext` and `opt` name the extension and option in the messages.
+pub fn parse_mark_mask(text: &str, ext: &str, opt: &str) -> Result<(u32, u32)> {
+    let bad = || {
+        Error::param(format!(
+            "{ext}: bad integer value for option \"--{opt}\", or out of range.\n"
+        ))
+    };
+    let (val, rest) = strtoui_prefix(text, 0, u32::MAX as u64).ok_or_else(bad)?;
+    if rest.is_empty() {
+        return Ok((val as u32, u32::MAX));
+    }
+    let Some(after) = rest.strip_prefix('/') else {
+        return Err(Error::param(format!(
+            "{ext}: trailing garbage after value for option \"--{opt}\".\n"
+        )));
+    };
+    let (mask, rest) = strtoui_prefix(after, 0, u32::MAX as u64).ok_or_else(bad)?;
+    if !rest.is_empty() {
+        return Err(Error::param(format!(
+            "{ext}: trailing garbage after value for option \"--{opt}\".\n"
+        )));
+    }
+    Ok((val as u32, mask as u32))
+}
+
+/// libxtables `xtables_print_mark_mask`, with its leading space:
+/// ` 0xVAL` for a full mask, else ` 0xVAL/0xMASK`.
+pub fn mark_mask_text(val: u32, mask: u32) -> String {
+    if mask == u32::MAX {
+        format!(" {val:#x}")
+    } else {
+        format!(" {val:#x}/{mask:#x}")
+    }
+}
+
 /// libxtables (xtoptions.c) `xtables_getportbyname`, used by the
 /// `XTTYPE_PORT`/`XTTYPE_PORTRC` option types: glibc's `getaddrinfo`
 /// service lookup. A decimal number (strtoul base 10, so blanks and `+`
@@ -205,6 +242,21 @@ mod tests {
         assert_eq!(strtoul_prefix("x"), None);
         assert_eq!(strtoul_prefix("99999999999999999999999"), None);
         assert_eq!(strtoui_prefix("256", 0, 255), None);
+    }
+
+    #[test]
+    fn mark_masks() {
+        let p = |t| parse_mark_mask(t, "mark", "mark");
+        assert_eq!(p("0xff/0xf").unwrap(), (0xff, 0xf));
+        assert_eq!(p(" +7/ 010").unwrap(), (7, 8));
+        assert_eq!(p("4294967295").unwrap(), (u32::MAX, u32::MAX));
+        assert!(p("4294967296").is_err());
+        assert!(p("-1").is_err());
+        assert!(p("1/").is_err());
+        assert!(p("1x").unwrap_err().to_string().contains("trailing garbage"));
+        assert!(p("1/2x").unwrap_err().to_string().contains("trailing garbage"));
+        assert_eq!(mark_mask_text(0, u32::MAX), " 0x0");
+        assert_eq!(mark_mask_text(5, 0), " 0x5/0x0");
     }
 
     #[test]
