@@ -24,9 +24,11 @@ pub mod comment;
 pub mod connmark;
 pub mod icmp;
 pub mod iprange;
+pub mod length;
 pub mod mac;
 pub mod mark;
 pub mod multiport;
+pub mod ttl;
 pub mod udp;
 // @matches-mods
 // @targets-mods
@@ -218,9 +220,11 @@ pub static MATCHES: &[(&str, Factory)] = &[
     ("connmark", connmark::Connmark::new_boxed),
     ("icmp", icmp::Icmp::new_boxed),
     ("iprange", iprange::Iprange::new_boxed),
+    ("length", length::Length::new_boxed),
     ("mac", mac::Mac::new_boxed),
     ("mark", mark::Mark::new_boxed),
     ("multiport", multiport::Multiport::new_boxed),
+    ("ttl", ttl::Ttl::new_boxed),
     ("udp", udp::Udp::new_boxed),
     // @matches-registry
 ];

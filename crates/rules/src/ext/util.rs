@@ -89,6 +89,55 @@ pub fn strtoui_prefix(text: &str, min: u64, max: u64) -> Option<(u64, &str)> {
     strtoul_prefix(text).filter(|(v, _)| (min..=max).contains(v))
 }
 
+/// libxtables `xtopt_parse_int` (`XTTYPE_UINT8/16/32/64`): a whole
+/// base-0 number in `min..=max`.
+pub fn parse_xt_uint(text: &str, ext: &str, opt: &str, min: u64, max: u64) -> Result<u64> {
+    strtoul_prefix(text)
+        .filter(|(v, rest)| rest.is_empty() && (min..=max).contains(v))
+        .map(|(v, _)| v)
+        .ok_or_else(|| {
+            Error::param(format!(
+                "{ext}: bad value for option \"--{opt}\", or out of range ({min}-{max}).\n"
+            ))
+        })
+}
+
+/// libxtables `xtopt_parse_mint` (`XTTYPE_UINT*RC` without a
+/// destination size): `N` or `N:M`, each 0..=`max` in base 0; an empty
+/// first part is 0 and an empty second part is `max`. Returns the one or
+/// two values given.
+pub fn parse_uint_rc(text: &str, ext: &str, opt: &str, max: u64) -> Result<Vec<u64>> {
+    let mut vals = Vec::with_capacity(2);
+    let mut arg = text;
+    loop {
+        if vals.len() == 2 {
+            return Err(Error::param(format!(
+                "{ext}: Too many components for option \"--{opt}\" (max: 2)\n"
+            )));
+        }
+        let (value, end) = if arg.is_empty() || arg.starts_with(':') {
+            (if vals.len() == 1 { max } else { 0 }, arg)
+        } else {
+            let (v, end) = strtoul_prefix(arg).filter(|(v, _)| *v <= max).ok_or_else(|| {
+                Error::param(format!(
+                    "{ext}: bad value for option \"--{opt}\" near \"{arg}\", or out of range (0-{max}).\n"
+                ))
+            })?;
+            if !end.is_empty() && !end.starts_with(':') {
+                return Err(Error::param(format!(
+                    "{ext}: Argument to \"--{opt}\" has unexpected characters near \"{end}\".\n"
+                )));
+            }
+            (v, end)
+        };
+        vals.push(value);
+        match end.strip_prefix(':') {
+            Some(rest) => arg = rest,
+            None => return Ok(vals),
+        }
+    }
+}
+
 /// libxtables `xtables_parse_mark_mask` (`XTTYPE_MARKMASK32`):
 /// `VALUE[/MASK]`, 32-bit numbers in base 0; the mask defaults to all
 /// ones. `ext` and `opt` name the extension and option in the messages.
@@ -242,6 +291,34 @@ mod tests {
         assert_eq!(strtoul_prefix("x"), None);
         assert_eq!(strtoul_prefix("99999999999999999999999"), None);
         assert_eq!(strtoui_prefix("256", 0, 255), None);
+    }
+
+    #[test]
+    fn xt_uints() {
+        let p = |t| parse_xt_uint(t, "ttl", "ttl-eq", 0, 255);
+        assert_eq!(p("0x10").unwrap(), 16);
+        assert_eq!(p(" +7").unwrap(), 7);
+        assert!(p("256").is_err());
+        assert!(p("-0").is_err());
+        assert_eq!(
+            p("1x").unwrap_err().to_string(),
+            "ttl: bad value for option \"--ttl-eq\", or out of range (0-255).\n"
+        );
+    }
+
+    #[test]
+    fn uint_ranges() {
+        let p = |t| parse_uint_rc(t, "length", "length", 65535);
+        assert_eq!(p("1").unwrap(), vec![1]);
+        assert_eq!(p(":2").unwrap(), vec![0, 2]);
+        assert_eq!(p("4:").unwrap(), vec![4, 65535]);
+        assert_eq!(p("").unwrap(), vec![0]);
+        assert_eq!(p("0x10:010").unwrap(), vec![16, 8]);
+        assert!(p("1:2:3").unwrap_err().to_string().contains("Too many"));
+        assert!(p("::").unwrap_err().to_string().contains("Too many"));
+        assert!(p("-1:65535").unwrap_err().to_string().contains("near \"-1:65535\""));
+        assert!(p("0:65536").unwrap_err().to_string().contains("(0-65535)"));
+        assert!(p("1x").unwrap_err().to_string().contains("near \"x\""));
     }
 
     #[test]
