@@ -22,12 +22,15 @@ pub mod tcp;
 pub mod addrtype;
 pub mod comment;
 pub mod connmark;
+pub mod dscp;
 pub mod icmp;
 pub mod iprange;
 pub mod length;
 pub mod mac;
 pub mod mark;
 pub mod multiport;
+pub mod pkttype;
+pub mod tos;
 pub mod ttl;
 pub mod udp;
 // @matches-mods
@@ -218,12 +221,15 @@ pub static MATCHES: &[(&str, Factory)] = &[
     ("addrtype", addrtype::Addrtype::new_boxed),
     ("comment", comment::Comment::new_boxed),
     ("connmark", connmark::Connmark::new_boxed),
+    ("dscp", dscp::Dscp::new_boxed),
     ("icmp", icmp::Icmp::new_boxed),
     ("iprange", iprange::Iprange::new_boxed),
     ("length", length::Length::new_boxed),
     ("mac", mac::Mac::new_boxed),
     ("mark", mark::Mark::new_boxed),
     ("multiport", multiport::Multiport::new_boxed),
+    ("pkttype", pkttype::Pkttype::new_boxed),
+    ("tos", tos::Tos::new_boxed),
     ("ttl", ttl::Ttl::new_boxed),
     ("udp", udp::Udp::new_boxed),
     // @matches-registry
