@@ -99,9 +99,9 @@ pub fn print_mark_op(out: &mut String, label: &str, mark: u32, mask: u32) {
 pub fn parse_mark_op(ext: &str, opt: &str, text: &str) -> Result<(u32, u32)> {
     let word = |t: &str| parse_opt_uint(ext, opt, t, 0, u64::from(u32::MAX)).map(|v| v as u32);
     Ok(match opt {
-        "set-xmark" => parse_mark_mask(ext, opt, text)?,
+        "set-xmark" => parse_mark_mask(text, ext, opt)?,
         "set-mark" => {
-            let (mark, mask) = parse_mark_mask(ext, opt, text)?;
+            let (mark, mask) = parse_mark_mask(text, ext, opt)?;
             (mark, mark | mask)
         }
         "and-mark" => (0, !word(text)?),

@@ -18,12 +18,26 @@ use crate::model::{Hook, HookMask, TableId};
 pub mod util;
 
 // One module per extension (keep alphabetical within each group).
+pub mod addrtype;
+pub mod comment;
+pub mod connmark;
 pub mod conntrack;
+pub mod dscp;
 pub mod hashlimit;
+pub mod icmp;
+pub mod iprange;
+pub mod length;
 pub mod limit;
+pub mod mac;
+pub mod mark;
+pub mod multiport;
+pub mod pkttype;
 pub mod recent;
 pub mod state;
 pub mod tcp;
+pub mod tos;
+pub mod ttl;
+pub mod udp;
 // @matches-mods
 pub mod checksum;
 pub mod connmark_tg;
@@ -236,6 +250,20 @@ pub static MATCHES: &[(&str, Factory)] = &[
     ("limit", limit::Limit::new_boxed),
     ("recent", recent::Recent::new_boxed),
     ("state", state::State::new_boxed),
+    ("addrtype", addrtype::Addrtype::new_boxed),
+    ("comment", comment::Comment::new_boxed),
+    ("connmark", connmark::Connmark::new_boxed),
+    ("dscp", dscp::Dscp::new_boxed),
+    ("icmp", icmp::Icmp::new_boxed),
+    ("iprange", iprange::Iprange::new_boxed),
+    ("length", length::Length::new_boxed),
+    ("mac", mac::Mac::new_boxed),
+    ("mark", mark::Mark::new_boxed),
+    ("multiport", multiport::Multiport::new_boxed),
+    ("pkttype", pkttype::Pkttype::new_boxed),
+    ("tos", tos::Tos::new_boxed),
+    ("ttl", ttl::Ttl::new_boxed),
+    ("udp", udp::Udp::new_boxed),
     // @matches-registry
 ];
 
