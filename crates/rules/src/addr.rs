@@ -102,7 +102,12 @@ pub fn prefix_mask(len: u32) -> u32 {
 /// zeros, except for masks, which need all four.
 pub fn parse_numeric_addr(text: &str, is_mask: bool) -> Option<u32> {
     // iptables copies the text into a 20-byte buffer first.
-    let text = if text.len() > 19 { &text[..19] } else { text };
+    // A cut inside a multi-byte character cannot parse as digits anyway.
+    let text = if text.len() > 19 {
+        text.get(..19)?
+    } else {
+        text
+    };
     let mut bytes = [0u8; 4];
     let mut rest = text;
     for (i, byte) in bytes.iter_mut().enumerate() {
@@ -208,6 +213,15 @@ mod tests {
         assert!(parse_multiple("1.2.3.4/33").is_err());
         assert!(parse_multiple("1.2.3.256").is_err());
         assert!(parse_multiple("no-such-host.invalid").is_err());
+    }
+
+    #[test]
+    fn long_non_ascii_text_is_refused_not_a_panic() {
+        assert!(parse_multiple("1.1.1.1x\u{e4}\u{e4}\u{e4}\u{e4}\u{e4}\u{e4}\u{e4}").is_err());
+        assert_eq!(
+            parse_numeric_addr("1.1.1.1xxxxxxxxxx\u{e4}\u{e4}", false),
+            None
+        );
     }
 
     #[test]
