@@ -177,24 +177,6 @@ pub fn parse_multiple(spec: &str) -> Result<Vec<Ipv4Net>> {
     Ok(out)
 }
 
-/// One address with optional mask where an extension takes exactly one
-/// (`xtables_ipparse_any` style for a single value, e.g. conntrack
-/// `--ctorigsrc`); the first resolved address wins.
-pub fn parse_single(spec: &str) -> Result<Ipv4Net> {
-    let (host, mask) = match spec.rfind('/') {
-        Some(slash) => (&spec[..slash], Some(&spec[slash + 1..])),
-        None => (spec, None),
-    };
-    let mask = parse_mask(mask)?;
-    let addr = parse_host(host)?[0];
-    Ok(Ipv4Net::new(addr, mask))
-}
-
-/// A plain dotted address (no mask, no names), as `xtables_numeric_to_ipaddr`.
-pub fn parse_plain(text: &str) -> Option<Ipv4Addr> {
-    parse_numeric_addr(text, false).map(Ipv4Addr::from)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -880,18 +880,16 @@ fn split_slots(slots: Vec<Slot>) -> SplitSlots {
     (matches, target)
 }
 
-/// Adds a match slot before the target (matches keep their load order).
+/// Loads a match: slots keep load order, and option lookup walks them
+/// newest first (see `build_long_options`).
 fn insert_match(p: &mut Parser<'_>, m: Box<dyn Extension>, implicit: bool) {
-    let slot = Slot {
-        seen: vec![false; m.options().len()],
+    let seen = vec![false; m.options().len()];
+    p.slots.push(Slot {
+        seen,
         ext: m,
         is_target: false,
         implicit,
-    };
-    // The target, when loaded, stays the newest slot only for option
-    // lookup order purposes if it was loaded later; keep physical order
-    // = load order so lookups walk newest first.
-    p.slots.push(slot);
+    });
 }
 
 /// xshared.c `load_proto`: on an unknown option, load the match named

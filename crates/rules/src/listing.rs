@@ -4,7 +4,7 @@
 
 use crate::argv::{proto_to_name, ListFlags};
 use crate::model::{Chain, Table, Target};
-use crate::save::list_rules_chain;
+use crate::save::{list_rules_chain, list_rules_header};
 
 /// libxtables `xtables_print_num`. `table` pads to columns; `kmg` rounds
 /// to K/M/G/T unless `-x`.
@@ -27,7 +27,7 @@ fn print_num(out: &mut String, n: u64, kmg: bool, table: bool) {
     }
     let mut n = n;
     for unit in ['K', 'M', 'G'] {
-        n = n.div_ceil(1).saturating_add(500) / 1000;
+        n = n.saturating_add(500) / 1000;
         if n <= 9999 {
             if table {
                 out.push_str(&format!("{n:>4}{unit} "));
@@ -175,9 +175,7 @@ pub fn list_table(out: &mut String, table: &Table, f: ListFlags) {
 /// `-S` for a whole table: every chain's `-P`/`-N` line, then every rule.
 pub fn list_rules_table(out: &mut String, table: &Table, verbose: bool) {
     for chain in table.chains() {
-        let mut header_only = chain.clone();
-        header_only.rules.clear();
-        list_rules_chain(out, &header_only, verbose, 0);
+        list_rules_header(out, chain, verbose);
     }
     for chain in table.chains() {
         for i in 1..=chain.rules.len() {

@@ -327,22 +327,7 @@ fn commit_table(
                 counters,
             } => {
                 let t = table.get_or_insert_with(|| Table::new(id));
-                match policy {
-                    Some(p) => {
-                        if let Some(ch) = t.builtins.iter_mut().find(|c| &c.name == name) {
-                            ch.policy = *p;
-                            ch.counters = *counters;
-                        }
-                    }
-                    None => match t.user.get_mut(name) {
-                        // `:chain -` flushes an existing chain (kube-proxy
-                        // relies on this under --noflush).
-                        Some(ch) => ch.rules.clear(),
-                        None => {
-                            t.user.insert(name.clone(), crate::model::Chain::user(name));
-                        }
-                    },
-                }
+                declare_chain(t, name, *policy, *counters);
             }
             Step::Command(inv) => {
                 let listing = inv.command & (cmd::LIST | cmd::LIST_RULES) != 0;
@@ -389,6 +374,27 @@ fn commit_table(
     Ok(())
 }
 
+/// A `:CHAIN POLICY [p:b]` line: sets a built-in chain's policy and
+/// counters, creates a user chain, or flushes an existing one (`:chain -`
+/// under --noflush, which kube-proxy relies on).
+fn declare_chain(t: &mut Table, name: &str, policy: Option<Policy>, counters: Counters) {
+    match policy {
+        Some(p) => {
+            if let Some(ch) = t.builtins.iter_mut().find(|c| c.name == name) {
+                ch.policy = p;
+                ch.counters = counters;
+            }
+        }
+        None => match t.user.get_mut(name) {
+            Some(ch) => ch.rules.clear(),
+            None => {
+                t.user
+                    .insert(name.to_string(), crate::model::Chain::user(name));
+            }
+        },
+    }
+}
+
 fn to_line_error(e: Error, line: usize) -> RestoreError {
     match e {
         Error::Runtime(m) => RestoreError::LineFailed {
@@ -425,20 +431,7 @@ fn locate_kernel_error(
                     name,
                     policy,
                     counters,
-                } => match policy {
-                    Some(p) => {
-                        if let Some(ch) = t.builtins.iter_mut().find(|c| &c.name == name) {
-                            ch.policy = *p;
-                            ch.counters = *counters;
-                        }
-                    }
-                    None => match t.user.get_mut(name) {
-                        Some(ch) => ch.rules.clear(),
-                        None => {
-                            t.user.insert(name.clone(), crate::model::Chain::user(name));
-                        }
-                    },
-                },
+                } => declare_chain(t, name, *policy, *counters),
                 Step::Command(inv) => {
                     if inv.command & (cmd::LIST | cmd::LIST_RULES) == 0 {
                         let _ = ops::apply_unvalidated(t, inv);

@@ -152,22 +152,25 @@ pub fn save(
     out
 }
 
+/// The `-P CHAIN POLICY [-c P B]` or `-N CHAIN` line of `iptables -S`.
+pub fn list_rules_header(out: &mut String, chain: &Chain, verbose: bool) {
+    if chain.is_builtin() {
+        out.push_str(&format!("-P {} {}", chain.name, chain.policy.name()));
+        if verbose {
+            let c = chain.counters;
+            out.push_str(&format!(" -c {} {}", c.packets, c.bytes));
+        }
+        out.push('\n');
+    } else {
+        out.push_str(&format!("-N {}\n", chain.name));
+    }
+}
+
 /// `iptables -S` for one chain: the `-P`/`-N` line (when `header`), then
 /// its rules, or only rule `rulenum` (1-based) when given.
 pub fn list_rules_chain(out: &mut String, chain: &Chain, verbose: bool, rulenum: u32) {
     if rulenum == 0 {
-        if chain.is_builtin() {
-            out.push_str(&format!("-P {} {}", chain.name, chain.policy.name()));
-            if verbose {
-                out.push_str(&format!(
-                    " -c {} {}",
-                    chain.counters.packets, chain.counters.bytes
-                ));
-            }
-            out.push('\n');
-        } else {
-            out.push_str(&format!("-N {}\n", chain.name));
-        }
+        list_rules_header(out, chain, verbose);
     }
     for (i, rule) in chain.rules.iter().enumerate() {
         if rulenum != 0 && i + 1 != rulenum as usize {
