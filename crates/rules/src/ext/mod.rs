@@ -31,6 +31,7 @@ pub mod limit;
 pub mod mac;
 pub mod mark;
 pub mod multiport;
+pub mod owner;
 pub mod pkttype;
 pub mod recent;
 pub mod state;
@@ -264,6 +265,7 @@ pub static MATCHES: &[(&str, Factory)] = &[
     ("tos", tos::Tos::new_boxed),
     ("ttl", ttl::Ttl::new_boxed),
     ("udp", udp::Udp::new_boxed),
+    ("owner", owner::Owner::new_boxed),
     // @matches-registry
 ];
 
