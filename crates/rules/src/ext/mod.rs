@@ -32,6 +32,7 @@ pub mod mac;
 pub mod mark;
 pub mod multiport;
 pub mod owner;
+pub mod physdev;
 pub mod pkttype;
 pub mod recent;
 pub mod state;
@@ -266,6 +267,7 @@ pub static MATCHES: &[(&str, Factory)] = &[
     ("ttl", ttl::Ttl::new_boxed),
     ("udp", udp::Udp::new_boxed),
     ("owner", owner::Owner::new_boxed),
+    ("physdev", physdev::Physdev::new_boxed),
     // @matches-registry
 ];
 
