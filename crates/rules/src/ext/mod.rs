@@ -36,6 +36,7 @@ pub mod physdev;
 pub mod pkttype;
 pub mod recent;
 pub mod state;
+pub mod statistic;
 pub mod tcp;
 pub mod tos;
 pub mod ttl;
@@ -268,6 +269,7 @@ pub static MATCHES: &[(&str, Factory)] = &[
     ("udp", udp::Udp::new_boxed),
     ("owner", owner::Owner::new_boxed),
     ("physdev", physdev::Physdev::new_boxed),
+    ("statistic", statistic::Statistic::new_boxed),
     // @matches-registry
 ];
 
