@@ -24,6 +24,7 @@ pub mod connmark;
 pub mod conntrack;
 pub mod dscp;
 pub mod hashlimit;
+pub mod helper;
 pub mod icmp;
 pub mod iprange;
 pub mod length;
@@ -270,6 +271,7 @@ pub static MATCHES: &[(&str, Factory)] = &[
     ("owner", owner::Owner::new_boxed),
     ("physdev", physdev::Physdev::new_boxed),
     ("statistic", statistic::Statistic::new_boxed),
+    ("helper", helper::Helper::new_boxed),
     // @matches-registry
 ];
 
