@@ -33,6 +33,7 @@ pub mod mark;
 pub mod multiport;
 pub mod pkttype;
 pub mod recent;
+pub mod rpfilter;
 pub mod sctp;
 pub mod state;
 pub mod tcp;
@@ -265,6 +266,7 @@ pub static MATCHES: &[(&str, Factory)] = &[
     ("tos", tos::Tos::new_boxed),
     ("ttl", ttl::Ttl::new_boxed),
     ("udp", udp::Udp::new_boxed),
+    ("rpfilter", rpfilter::Rpfilter::new_boxed),
     ("sctp", sctp::Sctp::new_boxed),
     // @matches-registry
 ];
