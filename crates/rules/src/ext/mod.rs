@@ -20,6 +20,7 @@ pub mod util;
 // One module per extension (keep alphabetical within each group).
 pub mod addrtype;
 pub mod comment;
+pub mod connlimit;
 pub mod connmark;
 pub mod conntrack;
 pub mod dscp;
@@ -266,6 +267,7 @@ pub static MATCHES: &[(&str, Factory)] = &[
     ("tos", tos::Tos::new_boxed),
     ("ttl", ttl::Ttl::new_boxed),
     ("udp", udp::Udp::new_boxed),
+    ("connlimit", connlimit::Connlimit::new_boxed),
     ("rpfilter", rpfilter::Rpfilter::new_boxed),
     ("sctp", sctp::Sctp::new_boxed),
     // @matches-registry
