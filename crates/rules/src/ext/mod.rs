@@ -36,6 +36,7 @@ pub mod pkttype;
 pub mod recent;
 pub mod rpfilter;
 pub mod sctp;
+pub mod set;
 pub mod state;
 pub mod tcp;
 pub mod tos;
@@ -270,6 +271,7 @@ pub static MATCHES: &[(&str, Factory)] = &[
     ("connlimit", connlimit::Connlimit::new_boxed),
     ("rpfilter", rpfilter::Rpfilter::new_boxed),
     ("sctp", sctp::Sctp::new_boxed),
+    ("set", set::SetMatch::new_boxed),
     // @matches-registry
 ];
 
