@@ -55,6 +55,7 @@ pub mod netmap;
 pub mod nflog;
 pub mod redirect;
 pub mod reject;
+pub mod set_tg;
 pub mod snat;
 pub mod tcpmss_tg;
 pub mod trace;
@@ -293,6 +294,7 @@ pub static TARGETS: &[(&str, Factory)] = &[
     ("REDIRECT", redirect::Redirect::new_boxed),
     ("REJECT", reject::Reject::new_boxed),
     ("SNAT", snat::Snat::new_boxed),
+    ("SET", set_tg::SetTarget::new_boxed),
     // @targets-registry
 ];
 

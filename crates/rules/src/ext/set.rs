@@ -55,6 +55,23 @@ fn set_exists(_name: &str) -> bool {
     false
 }
 
+/// The set name and directions of `--match-set` here and of the SET
+/// target's `--add-set`/`--del-set`/`--map-set` (libxt_set.c
+/// `set_parse_v4`, libxt_SET.c `parse_target`): the name's length, then the
+/// kernel's answer (libxt_set.h `get_set_byname`), then the directions.
+pub fn parse_set(name: &str, dirs: &str) -> Result<Vec<bool>> {
+    if name.len() > MAXNAMELEN - 1 {
+        return Err(Error::param(format!(
+            "setname `{name}' too long, max {} characters.",
+            MAXNAMELEN - 1
+        )));
+    }
+    if !set_exists(name) {
+        return Err(Error::param(format!("Set {name} doesn't exist.\n")));
+    }
+    parse_dirs(dirs)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SetMatch {
     /// The set, once `--match-set` has been taken (`match_set.dim > 0`).
@@ -220,17 +237,7 @@ impl Extension for SetMatch {
                 let Some(dirs) = call.next_word() else {
                     return Err(Error::param("--match-set requires two args."));
                 };
-                if name.len() > MAXNAMELEN - 1 {
-                    return Err(Error::param(format!(
-                        "setname `{name}' too long, max {} characters.",
-                        MAXNAMELEN - 1
-                    )));
-                }
-                // libxt_set.h get_set_byname: the kernel knows no such set.
-                if !set_exists(&name) {
-                    return Err(Error::param(format!("Set {name} doesn't exist.\n")));
-                }
-                self.dirs = parse_dirs(&dirs)?;
+                self.dirs = parse_set(&name, &dirs)?;
                 self.name = Some(name);
             }
         }
