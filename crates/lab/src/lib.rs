@@ -1,1 +1,7 @@
+//! palisade's differential-testing lab: packet scenarios (`scenario`, with
+//! the `pkt` packet language), a harness that runs them through the live
+//! Linux kernel (`kernel`), and the comparison of two outcomes (`compare`).
+#![deny(unsafe_code)]
 
+pub mod hex;
+pub mod pkt;
