@@ -5,3 +5,4 @@
 
 pub mod hex;
 pub mod pkt;
+pub mod scenario;
