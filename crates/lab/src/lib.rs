@@ -3,6 +3,7 @@
 //! Linux kernel (`kernel`), and the comparison of two outcomes (`compare`).
 #![deny(unsafe_code)]
 
+pub mod compare;
 pub mod hex;
 pub mod pkt;
 pub mod scenario;
