@@ -7,7 +7,8 @@
 //! Beyond compare.py: a packet whose hex does not decode is compared as
 //! written (compare.py would stop), a table present in one save only is
 //! reported even when it has no lines, and differences name what is only
-//! on one side rather than printing both whole lists.
+//! on one side rather than printing both whole lists; `send_errors` (which
+//! compare.py does not know) must be equal.
 
 use std::collections::BTreeMap;
 
@@ -48,6 +49,12 @@ pub fn compare(a: &Outcome, b: &Outcome) -> Vec<String> {
             }
             _ => {}
         }
+    }
+    if a.send_errors != b.send_errors {
+        d.push(format!(
+            "send errors: A {:?} vs B {:?}",
+            a.send_errors, b.send_errors
+        ));
     }
     let (ca, cb) = (norm_ct(&a.conntrack), norm_ct(&b.conntrack));
     if ca != cb {

@@ -5,5 +5,7 @@
 
 pub mod compare;
 pub mod hex;
+pub mod kernel;
 pub mod pkt;
 pub mod scenario;
+mod sys;

@@ -300,6 +300,19 @@ pub struct Outcome {
     /// `conntrack -L -o extended` afterwards.
     #[serde(default)]
     pub conntrack: String,
+    /// Local packets the kernel refused to send (kernel_oracle.py stops
+    /// instead); absent from the JSON when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub send_errors: Vec<SendError>,
+}
+
+/// A local packet that `sendto` refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendError {
+    /// Its index in the scenario.
+    pub packet: usize,
+    /// The errno's name, e.g. `EPERM` (a DROP or REJECT in OUTPUT).
+    pub errno: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
