@@ -48,6 +48,8 @@ const LIMIT: Duration = Duration::from_millis(500);
 /// What link-up emits is discarded with a longer quiet time.
 const SETTLE_QUIET: Duration = Duration::from_millis(100);
 
+pub use crate::sys::is_root;
+
 /// Runs `sc` through the live kernel.
 pub fn run(sc: &Scenario) -> io::Result<Outcome> {
     if !sys::is_root() {

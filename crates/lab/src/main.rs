@@ -3,11 +3,11 @@
 #![forbid(unsafe_code)]
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use palisade_lab::compare::compare;
-use palisade_lab::scenario::{Outcome, Scenario};
+use palisade_lab::scenario::{golden_path, scenario_files, Outcome, Scenario};
 use palisade_lab::{hex, kernel, pkt};
 
 const USAGE: &str = "\
@@ -17,9 +17,6 @@ usage: palisade-lab kernel SCENARIO.json   run it through the live kernel (root)
        palisade-lab expand SCENARIO.json   print the scenario with every `pkt` as `hex`
        palisade-lab pkt 'SPEC'             print the packet SPEC describes, as hex
 SCENARIO.json may be `-` for standard input.";
-
-/// The suffix of golden outcomes recorded from the live kernel.
-const GOLDEN: &str = ".linux.json";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -93,24 +90,25 @@ fn compare_files(a: &str, b: &str) -> Result<bool, String> {
 fn record(paths: &[&str]) -> Result<bool, String> {
     let mut files = Vec::new();
     for p in paths {
-        collect_json(Path::new(p), &mut files).map_err(|e| format!("{p}: {e}"))?;
+        let p = Path::new(p);
+        if p.is_dir() {
+            files.extend(scenario_files(p).map_err(|e| format!("{}: {e}", p.display()))?);
+        } else {
+            files.push(p.to_path_buf());
+        }
     }
     let mut ok = true;
     for f in files {
         let name = f.display().to_string();
-        let Some(stem) = name.strip_suffix(".json") else {
-            eprintln!("skipped {name}: not a .json file");
+        let Some(golden) = golden_path(&f) else {
+            eprintln!("skipped {name}: not a scenario's .json file");
             continue;
         };
-        if name.ends_with(GOLDEN) {
-            eprintln!("skipped {name}: a recorded outcome");
-            continue;
-        }
         match record_one(&f) {
             Ok(None) => eprintln!("skipped {name}: a result, not a scenario"),
             Ok(Some(outcome)) => {
-                let golden = format!("{stem}{GOLDEN}");
-                match std::fs::write(&golden, outcome.to_json_pretty()) {
+                let golden = golden.display();
+                match std::fs::write(golden.to_string(), outcome.to_json_pretty()) {
                     Ok(()) => eprintln!("wrote {golden}"),
                     Err(e) => {
                         eprintln!("{golden}: {e}");
@@ -137,27 +135,4 @@ fn record_one(file: &Path) -> Result<Option<Outcome>, String> {
     }
     let sc = Scenario::from_json(&text).map_err(|e| e.to_string())?;
     kernel::run(&sc).map(Some).map_err(|e| e.to_string())
-}
-
-/// `path` itself if it is a file, else the `.json` files below it but for
-/// recorded outcomes, sorted.
-fn collect_json(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if !path.is_dir() {
-        out.push(path.to_path_buf());
-        return Ok(());
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
-    entries.sort();
-    for e in entries {
-        if e.is_dir() {
-            collect_json(&e, out)?;
-        } else if e.extension().is_some_and(|x| x == "json")
-            && !e.to_string_lossy().ends_with(GOLDEN)
-        {
-            out.push(e);
-        }
-    }
-    Ok(())
 }

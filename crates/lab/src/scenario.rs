@@ -21,7 +21,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
@@ -286,6 +286,39 @@ impl Scenario {
         }
         sc
     }
+}
+
+/// The suffix of outcomes recorded from the live kernel: scenario `X.json`
+/// has its golden outcome in `X.linux.json`.
+pub const GOLDEN_SUFFIX: &str = ".linux.json";
+
+/// Where the golden outcome of scenario file `path` is; `None` if `path`
+/// is no scenario's name (not `.json`, or itself a golden outcome).
+pub fn golden_path(path: &Path) -> Option<PathBuf> {
+    let name = path.to_str()?;
+    if name.ends_with(GOLDEN_SUFFIX) {
+        return None;
+    }
+    let stem = name.strip_suffix(".json")?;
+    Some(PathBuf::from(format!("{stem}{GOLDEN_SUFFIX}")))
+}
+
+/// The scenario files below directory `dir` (every `.json` but golden
+/// outcomes), sorted.
+pub fn scenario_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    entries.sort();
+    for e in entries {
+        if e.is_dir() {
+            out.extend(scenario_files(&e)?);
+        } else if golden_path(&e).is_some() {
+            out.push(e);
+        }
+    }
+    Ok(out)
 }
 
 /// What a scenario did.
