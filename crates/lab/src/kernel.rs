@@ -172,8 +172,15 @@ fn run_in(netns: &Netns, sc: &Scenario) -> io::Result<Outcome> {
                 let Some(tun) = k.and_then(|k| tuns.get_mut(k)) else {
                     return Err(bad_input(format!("packet {i}: no interface {name:?}")));
                 };
-                tun.write_all(&p.bytes)
-                    .map_err(|e| context(e, &format!("packet {i}: writing to {name}")))?;
+                // One write is one packet: a short write would be a bug.
+                match tun.write(&p.bytes) {
+                    Ok(n) if n == p.bytes.len() => {}
+                    Ok(n) => {
+                        let msg = format!("packet {i}: {name} took {n} of {} bytes", p.bytes.len());
+                        return Err(io::Error::other(msg));
+                    }
+                    Err(e) => return Err(context(e, &format!("packet {i}: writing to {name}"))),
+                }
             }
         }
         outcome
