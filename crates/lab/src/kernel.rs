@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::hex;
-use crate::scenario::{Outcome, Output, Scenario, SendError, Via};
+use crate::scenario::{Interface, Outcome, Output, Scenario, SendError, Via};
 use crate::sys;
 
 /// kernel_oracle.py `BASE_SYSCTL`, applied first, in this order.
@@ -194,11 +194,7 @@ fn run_in(netns: &Netns, sc: &Scenario) -> io::Result<Outcome> {
 
 /// Collects what leaves the TUN devices until none has anything for
 /// `quiet`, or for LIMIT in all (kernel_oracle.py `drain`).
-fn drain(
-    tuns: &mut [File],
-    itfs: &[crate::scenario::Interface],
-    quiet: Duration,
-) -> io::Result<Vec<Output>> {
+fn drain(tuns: &mut [File], itfs: &[Interface], quiet: Duration) -> io::Result<Vec<Output>> {
     let mut out = Vec::new();
     let mut buf = vec![0u8; 65536];
     let end = Instant::now() + LIMIT;

@@ -10,13 +10,15 @@
 //! ip   SRC > DST proto=N
 //! ```
 //! followed, for every kind, by IP header options and a payload:
-//! `ttl=64 tos=0 id=1 df mf frag=0 iplen=N ipopts=HEX badipsum`,
-//! `len=N` (that many zero bytes) or `data=HEX`. Numbers are decimal or
-//! `0x` hex. Words are separated by spaces; a `quote=( ... )` may contain
-//! spaces and nests.
+//! `ttl=64 tos=0 id=1 (or ipid=1) df mf frag=0 iplen=N ipopts=HEX
+//! badipsum`, `len=N` (that many zero bytes) or `data=HEX`. Numbers are
+//! decimal or `0x` hex. Words are separated by spaces, options in any
+//! order; a `quote=( ... )` may contain spaces and nests.
 //!
 //! - Defaults: TTL 64, IP ID 1, TOS 0, no DF, no fragment, window 64240,
 //!   flags `S`, sequence and acknowledgement 0, empty payload.
+//! - `frag=` is the fragment offset in 8-byte units (the header field, as
+//!   scapy's `frag`); `ipopts=` is padded with zeros to a multiple of 4.
 //! - `flags=` takes letters `F S R P A U E C` (FIN SYN RST PSH ACK URG ECE
 //!   CWR), as scapy does; `flags=` alone is no flags.
 //! - `opts=` is a comma list of TCP options: `mss:N`, `wscale:N`,
