@@ -41,12 +41,40 @@ pub enum Ingress {
 #[derive(Debug, Default)]
 pub struct Outputs {
     pub packets: Vec<(IfIndex, Vec<u8>)>,
+    /// What a local sender's `sendto` returned, when it failed.
+    pub send_error: Option<SendError>,
 }
 
 impl Outputs {
     pub fn clear(&mut self) {
         self.packets.clear();
+        self.send_error = None;
     }
+}
+
+/// Why a locally sent datagram was refused (the errno its sender sees).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendError {
+    /// Dropped by netfilter in OUTPUT or POSTROUTING (NF_DROP → -EPERM).
+    Eperm,
+    /// No route to the destination.
+    Enetunreach,
+}
+
+impl SendError {
+    pub fn name(self) -> &'static str {
+        match self {
+            SendError::Eperm => "EPERM",
+            SendError::Enetunreach => "ENETUNREACH",
+        }
+    }
+}
+
+/// How far a locally sent datagram got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    Ok,
+    Failed(SendError),
 }
 
 /// How many times a packet may loop through `lo` while one input is
@@ -156,7 +184,9 @@ impl Engine {
             local_origin: true,
             ..PacketMeta::default()
         };
-        self.local_out(now, pkt, meta, out);
+        if let Sent::Failed(e) = self.local_out(now, pkt, meta, out) {
+            out.send_error = Some(e);
+        }
     }
 
     /// `ip_rcv` onwards.
@@ -256,30 +286,41 @@ impl Engine {
         if self.run_hook(now, Hook::Forward, &mut pkt, &mut meta, out) != Verdict::Accept {
             return self.dropped(meta);
         }
-        self.post_routing(now, pkt, meta, out);
+        let _ = self.post_routing(now, pkt, meta, out);
     }
 
     /// `ip_local_out` for a datagram this host sends: route, OUTPUT,
     /// POSTROUTING.
-    fn local_out(&mut self, now: Time, mut pkt: Vec<u8>, mut meta: PacketMeta, out: &mut Outputs) {
+    fn local_out(
+        &mut self,
+        now: Time,
+        mut pkt: Vec<u8>,
+        mut meta: PacketMeta,
+        out: &mut Outputs,
+    ) -> Sent {
         meta.local_origin = true;
         meta.in_iface = None;
         let Some(dev) = self.route_output(pkt.dst(), &mut meta) else {
-            return self.dropped(meta);
+            self.dropped(meta);
+            return Sent::Failed(SendError::Enetunreach);
         };
         meta.out_iface = Some(dev);
         let before = (pkt.src(), pkt.dst(), meta.mark);
         if self.run_hook(now, Hook::Output, &mut pkt, &mut meta, out) != Verdict::Accept {
-            return self.dropped(meta);
+            self.dropped(meta);
+            return Sent::Failed(SendError::Eperm);
         }
         // ip_route_me_harder after mangle/nat changed the addresses or mark.
         if before != (pkt.src(), pkt.dst(), meta.mark) {
             match self.route_output(pkt.dst(), &mut meta) {
                 Some(d) => meta.out_iface = Some(d),
-                None => return self.dropped(meta),
+                None => {
+                    self.dropped(meta);
+                    return Sent::Failed(SendError::Enetunreach);
+                }
             }
         }
-        self.post_routing(now, pkt, meta, out);
+        self.post_routing(now, pkt, meta, out)
     }
 
     fn route_output(&self, dst: u32, meta: &mut PacketMeta) -> Option<IfIndex> {
@@ -307,17 +348,20 @@ impl Engine {
         mut pkt: Vec<u8>,
         mut meta: PacketMeta,
         out: &mut Outputs,
-    ) {
+    ) -> Sent {
         if self.run_hook(now, Hook::Postrouting, &mut pkt, &mut meta, out) != Verdict::Accept {
-            return self.dropped(meta);
+            self.dropped(meta);
+            return Sent::Failed(SendError::Eperm);
         }
         if !self.confirm(now, &meta) {
-            return;
+            return Sent::Failed(SendError::Eperm);
         }
-        let Some(dev) = meta.out_iface else { return };
+        let Some(dev) = meta.out_iface else {
+            return Sent::Ok;
+        };
         if dev == LOOPBACK {
             if self.loopback_budget == 0 {
-                return;
+                return Sent::Ok;
             }
             self.loopback_budget -= 1;
             // The conntrack reference and mark survive the loop.
@@ -326,9 +370,11 @@ impl Engine {
                 local_origin: false,
                 ..meta
             };
-            return self.receive(now, pkt, again, out);
+            self.receive(now, pkt, again, out);
+            return Sent::Ok;
         }
         out.packets.push((dev, pkt));
+        Sent::Ok
     }
 
     /// INPUT, confirmation, then the host's stack.
@@ -418,7 +464,7 @@ impl Engine {
     }
 
     fn send_local(&mut self, now: Time, pkt: Vec<u8>, meta: PacketMeta, out: &mut Outputs) {
-        self.local_out(now, pkt, meta, out);
+        let _ = self.local_out(now, pkt, meta, out);
     }
 
     /// A packet is gone: a connection it alone was creating goes too.
@@ -519,7 +565,9 @@ impl Engine {
             let batch: Vec<Generated> = std::mem::take(&mut self.env.generated);
             for g in batch {
                 match g.kind {
-                    GeneratedKind::Datagram => self.local_out(now, g.data, g.meta, out),
+                    GeneratedKind::Datagram => {
+                        let _ = self.local_out(now, g.data, g.meta, out);
+                    }
                 }
             }
         }

@@ -20,7 +20,7 @@ pub mod time;
 pub mod topology;
 pub mod wire;
 
-pub use engine::{Engine, Ingress, Outputs};
+pub use engine::{Engine, Ingress, Outputs, SendError};
 pub use program::{CompileError, Program};
 pub use time::Time;
 pub use topology::Topology;

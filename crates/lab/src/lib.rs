@@ -8,4 +8,5 @@ pub mod hex;
 pub mod kernel;
 pub mod pkt;
 pub mod scenario;
+pub mod simulate;
 mod sys;

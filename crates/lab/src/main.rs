@@ -8,11 +8,13 @@ use std::process::ExitCode;
 
 use palisade_lab::compare::compare;
 use palisade_lab::scenario::{golden_path, scenario_files, Outcome, Scenario};
-use palisade_lab::{hex, kernel, pkt};
+use palisade_lab::{hex, kernel, pkt, simulate};
 
 const USAGE: &str = "\
 usage: palisade-lab kernel SCENARIO.json   run it through the live kernel (root); print the outcome
        palisade-lab record DIR|FILE...     write X.linux.json beside each scenario X.json (root)
+       palisade-lab engine SCENARIO.json   run it through palisade's engine; print the outcome
+       palisade-lab diff SCENARIO.json     run it through the engine and compare with its .linux.json
        palisade-lab compare A.json B.json  print the differences of two outcomes; exit 1 if any
        palisade-lab expand SCENARIO.json   print the scenario with every `pkt` as `hex`
        palisade-lab pkt 'SPEC'             print the packet SPEC describes, as hex
@@ -27,6 +29,12 @@ fn main() -> ExitCode {
             print!("{}", o.to_json_pretty());
             Ok(true)
         }),
+        ["engine", file] => load_scenario(file).and_then(|sc| {
+            let o = simulate::simulate(&sc, simulate::DEFAULT_SEED).map_err(|e| e.to_string())?;
+            print!("{}", o.to_json_pretty());
+            Ok(true)
+        }),
+        ["diff", files @ ..] if !files.is_empty() => diff_files(files),
         ["record", paths @ ..] if !paths.is_empty() => record(paths),
         ["compare", a, b] => compare_files(a, b),
         ["expand", file] => load_scenario(file).and_then(|sc| {
@@ -135,4 +143,28 @@ fn record_one(file: &Path) -> Result<Option<Outcome>, String> {
     }
     let sc = Scenario::from_json(&text).map_err(|e| e.to_string())?;
     kernel::run(&sc).map(Some).map_err(|e| e.to_string())
+}
+
+/// Engine versus recorded kernel outcome for each scenario.
+fn diff_files(files: &[&str]) -> Result<bool, String> {
+    let mut all_same = true;
+    for file in files {
+        let path = Path::new(file);
+        let sc = Scenario::load(path).map_err(|e| format!("{file}: {e}"))?;
+        let golden = golden_path(path).ok_or_else(|| format!("{file}: not a scenario name"))?;
+        let linux = Outcome::load(&golden).map_err(|e| format!("{}: {e}", golden.display()))?;
+        let ours =
+            simulate::simulate(&sc, simulate::DEFAULT_SEED).map_err(|e| format!("{file}: {e}"))?;
+        let diffs = compare(&linux, &ours);
+        if diffs.is_empty() {
+            println!("{file}: same");
+        } else {
+            all_same = false;
+            println!("{file}: {} difference(s)", diffs.len());
+            for d in diffs {
+                println!("  {d}");
+            }
+        }
+    }
+    Ok(all_same)
 }
