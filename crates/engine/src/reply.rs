@@ -18,9 +18,10 @@ const TOS_INTERNETCONTROL: u8 = 0xc0;
 /// IPTOS_TOS_MASK (RT_TOS).
 const TOS_MASK: u8 = 0x1e;
 
-/// ICMP types that are errors (`icmp_pointers[].error`).
+/// ICMP types that are errors (`icmp_pointers[].error` in icmp.c: the
+/// obsolete types 1, 2, 6, 7, 9 and 10 are marked as errors too).
 pub fn is_icmp_error_type(ty: u8) -> bool {
-    matches!(ty, 3 | 4 | 5 | 11 | 12)
+    matches!(ty, 1..=7 | 9..=12)
 }
 
 /// `__icmp_send`'s checks and construction. `pkt` is the offending
@@ -144,14 +145,16 @@ fn build_reset(env: &mut Env, s: &Summary, pkt: &[u8], tos: u8, ttl: u8) -> Vec<
     let t = &mut out[20..];
     t[0..2].copy_from_slice(&h.dport.to_be_bytes());
     t[2..4].copy_from_slice(&h.sport.to_be_bytes());
-    let payload = s.l4_len().saturating_sub(usize::from(h.header_len)) as u32;
+    // nf_reject_ip_tcphdr_put: `oldskb->len - ip_hdrlen - doff * 4` in
+    // 32-bit arithmetic, trusting the data offset (it may wrap).
+    let payload = (s.l4_len() as u32).wrapping_sub(u32::from(h.header_len));
     if h.flags & tcp_flags::ACK != 0 {
         t[4..8].copy_from_slice(&h.ack.to_be_bytes());
         t[13] = tcp_flags::RST;
     } else {
         let syn = u32::from(h.flags & tcp_flags::SYN != 0);
         let fin = u32::from(h.flags & tcp_flags::FIN != 0);
-        let ack = h.seq.wrapping_add(syn + fin + payload);
+        let ack = h.seq.wrapping_add(syn + fin).wrapping_add(payload);
         t[8..12].copy_from_slice(&ack.to_be_bytes());
         t[13] = tcp_flags::RST | tcp_flags::ACK;
     }
