@@ -10,9 +10,7 @@ use crate::conntrack::{CtInfo, CtRef};
 use crate::env::{Generated, GeneratedKind};
 use crate::meta::PacketMeta;
 use crate::reply;
-use crate::wire::checksum;
-use crate::wire::ipv4::{Ipv4Read, PROTO_TCP, PROTO_UDP};
-use crate::wire::transport;
+use crate::wire::ipv4::{Ipv4Read, PROTO_UDP};
 
 #[derive(Debug)]
 struct RejectTarget(RejectWith);
@@ -20,16 +18,14 @@ struct RejectTarget(RejectWith);
 /// `nf_send_unreach`'s checksum test: `nf_reject_verify_csum` skips AH,
 /// ESP, SCTP, UDP-Lite and GRE (and, in 6.18, no longer lists DCCP) and
 /// a UDP datagram without checksum; for the others `nf_ip_checksum` must
-/// come out right.
+/// come out right (summed with the IP header: an L4 sum of 0 passes as
+/// well as 0xffff for protocols without a pseudo-header).
 fn unreach_checksum_ok(pkt: &[u8]) -> bool {
     let hl = pkt.header_len();
     match pkt.protocol() {
-        PROTO_TCP | PROTO_UDP => transport::l4_checksum_ok(pkt),
+        PROTO_UDP if pkt.get(hl + 6..hl + 8) == Some(&[0, 0]) => true,
         47 | 50 | 51 | 132 | 136 => true,
-        // nf_ip_checksum: for protocols without a pseudo-header,
-        // __skb_checksum_complete sums from skb->data, the IP header, whose
-        // own sum is 0xffff; so an L4 sum of 0 passes as well as 0xffff.
-        _ => matches!(checksum::of(&pkt[hl..]), 0 | 0xffff),
+        _ => reply::nf_ip_checksum_ok(pkt),
     }
 }
 
