@@ -563,13 +563,18 @@ impl Engine {
                 return Sent::Ok;
             }
             self.loopback_budget -= 1;
-            // The conntrack reference and mark survive the loop.
+            // The conntrack reference and mark survive the loop, and so
+            // does the route (loopback_xmit keeps skb_dst): a packet to
+            // this host is delivered here without being routed again.
+            let route = Some(InputRoute::Local {
+                broadcast: meta.route == RouteKind::Broadcast,
+            });
             let again = PacketMeta {
                 in_iface: Some(LOOPBACK),
                 local_origin: false,
                 ..meta
             };
-            self.receive(now, pkt, again, out);
+            self.receive_routed(now, pkt, again, route, out);
             return Sent::Ok;
         }
         let mtu = self.topo.interface(dev).mtu;

@@ -238,7 +238,7 @@ pub fn icmp_error_echoing(
     // was sent to if it was delivered here (RTCF_LOCAL), else from what
     // the route back gives, else INADDR_DUMMY.
     let back = topo.output_route(s.src).ok()?;
-    let src = if meta.route == RouteKind::Local {
+    let src = if meta.route == RouteKind::Local && s.dst != 0 {
         s.dst
     } else if back.src != 0 {
         back.src
