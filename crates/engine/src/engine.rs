@@ -22,6 +22,7 @@ use crate::meta::{PacketMeta, RouteKind};
 use crate::nat;
 use crate::program::{tables_at, CompileError, Program};
 use crate::reply;
+use crate::slot::RulesetSlot;
 use crate::time::Time;
 use crate::topology::{self, IfIndex, RouteDecision, Topology, LOOPBACK};
 use crate::wire::ipv4::{self, Ipv4Read, Ipv4Write, PROTO_ICMP, PROTO_IGMP, PROTO_TCP, PROTO_UDP};
@@ -92,6 +93,9 @@ fn silently_handled(proto: u8) -> bool {
 #[derive(Debug)]
 pub struct Engine {
     topo: Topology,
+    /// Where commits land; `program` is this engine's view of it.
+    slot: Arc<RulesetSlot>,
+    seen_generation: u64,
     program: Arc<Program>,
     ct: Conntrack,
     env: Env,
@@ -101,9 +105,13 @@ pub struct Engine {
 impl Engine {
     /// A host with `topo`, no rules, and `seed` for every random choice.
     pub fn new(topo: Topology, seed: u64) -> Engine {
+        let slot = Arc::new(RulesetSlot::new(Program::empty()));
+        let (seen_generation, program) = slot.load();
         Engine {
             topo,
-            program: Arc::new(Program::empty()),
+            slot,
+            seen_generation,
+            program,
             ct: Conntrack::new(seed),
             env: Env::new(seed),
             loopback_budget: 0,
@@ -113,8 +121,22 @@ impl Engine {
     /// Commits a new ruleset (validated by the rules crate). Counters come
     /// from the ruleset; connections are kept.
     pub fn load(&mut self, rs: &Ruleset) -> Result<(), CompileError> {
-        self.program = Arc::new(Program::compile(rs)?);
+        self.slot.commit(Program::compile(rs)?);
+        self.refresh_program();
         Ok(())
+    }
+
+    /// The slot a control thread commits new rulesets to
+    /// (`RulesetSlot::commit`); the engine picks them up at its next
+    /// packet.
+    pub fn ruleset_slot(&self) -> Arc<RulesetSlot> {
+        Arc::clone(&self.slot)
+    }
+
+    fn refresh_program(&mut self) {
+        if self.slot.generation() != self.seen_generation {
+            (self.seen_generation, self.program) = self.slot.load();
+        }
     }
 
     pub fn topology(&self) -> &Topology {
@@ -146,6 +168,7 @@ impl Engine {
     /// Processes one datagram. `pkt` may be rewritten in place; whatever
     /// leaves the host is appended to `out`.
     pub fn process(&mut self, now: Time, ingress: Ingress, pkt: Vec<u8>, out: &mut Outputs) {
+        self.refresh_program();
         self.loopback_budget = MAX_LOOPBACK_PASSES;
         match ingress {
             Ingress::Interface(dev) => {
