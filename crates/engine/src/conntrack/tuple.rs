@@ -56,9 +56,10 @@ impl Tuple {
         let (a, b) = match (s.protocol, s.l4) {
             (PROTO_TCP, L4::Tcp(t)) => (t.sport, t.dport),
             (PROTO_UDP, L4::Udp { sport, dport }) => (sport, dport),
-            (PROTO_ICMP, L4::Icmp { ty, code, rest }) => {
-                (u16::from_be_bytes([rest[0], rest[1]]), u16::from(ty) << 8 | u16::from(code))
-            }
+            (PROTO_ICMP, L4::Icmp { ty, code, rest }) => (
+                u16::from_be_bytes([rest[0], rest[1]]),
+                u16::from(ty) << 8 | u16::from(code),
+            ),
             (PROTO_TCP | PROTO_UDP | PROTO_ICMP, _) => return None,
             _ => (0, 0),
         };

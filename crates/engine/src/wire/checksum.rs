@@ -67,7 +67,9 @@ mod tests {
 
     #[test]
     fn incremental_matches_full() {
-        let mut data = [0x45u8, 0, 0, 0x1c, 0x12, 0x34, 0, 0, 64, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        let mut data = [
+            0x45u8, 0, 0, 0x1c, 0x12, 0x34, 0, 0, 64, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
         let c = of(&data);
         data[10..12].copy_from_slice(&c.to_be_bytes());
         assert_eq!(of(&data), 0);

@@ -190,7 +190,9 @@ mod tests {
     #[test]
     fn validate_and_rewrite() {
         let mut b = [0u8; 28];
-        write_header(&mut b, 0, 28, 1, true, 64, PROTO_UDP, 0x0a000001, 0x0a000002);
+        write_header(
+            &mut b, 0, 28, 1, true, 64, PROTO_UDP, 0x0a000001, 0x0a000002,
+        );
         assert_eq!(validate(&b), Ok(28));
         assert!(b.dont_fragment());
         b.set_ttl(63);

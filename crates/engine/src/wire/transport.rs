@@ -22,8 +22,15 @@ pub enum L4 {
     /// Not a first fragment, a protocol without ports, or truncated.
     Other,
     Tcp(TcpHeader),
-    Udp { sport: u16, dport: u16 },
-    Icmp { ty: u8, code: u8, rest: [u8; 4] },
+    Udp {
+        sport: u16,
+        dport: u16,
+    },
+    Icmp {
+        ty: u8,
+        code: u8,
+        rest: [u8; 4],
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
