@@ -1186,6 +1186,13 @@ mod tests {
         h
     }
 
+    fn seg(h: &[u8]) -> TcpSegment<'_> {
+        TcpSegment {
+            header: h,
+            payload_len: 0,
+        }
+    }
+
     fn unhex(s: &str) -> Vec<u8> {
         (0..s.len() / 2)
             .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex"))
@@ -1348,79 +1355,14 @@ mod tests {
     // ---- Sequences replayed from the real kernel (gen.py, to_rust.py) ----
 
     // tests/tcp_kernel/ack_retransmits.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const ACK_RETRANSMITS: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 299, "A"))),
     ];
     #[test]
     fn kernel_ack_retransmits() {
@@ -1428,34 +1370,13 @@ mod tests {
     }
 
     // tests/tcp_kernel/bad_flags.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const BAD_FLAGS: &[Step] = &[
         st(C, "FS", 1000, 0, 64240, "", 0, None, false, None),
         st(C, "SR", 1000, 0, 64240, "", 0, None, false, None),
         st(C, "", 1000, 0, 64240, "", 0, None, false, None),
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            C,
-            "F",
-            1001,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            false,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(C, "F", 1001, 0, 64240, "", 0, None, false, Some((C, "SYN_SENT", 119, "U"))),
     ];
     #[test]
     fn kernel_bad_flags() {
@@ -1463,115 +1384,17 @@ mod tests {
     }
 
     // tests/tcp_kernel/challenge_ack_last_ack.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const CHALLENGE_ACK_LAST_ACK: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "FA",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "FIN_WAIT", 119, "A")),
-        ),
-        st(
-            S,
-            "A",
-            5001,
-            1002,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "CLOSE_WAIT", 59, "A")),
-        ),
-        st(
-            S,
-            "FA",
-            5001,
-            1002,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "LAST_ACK", 29, "A")),
-        ),
-        st(
-            C,
-            "S",
-            900000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "LAST_ACK", 29, "A")),
-        ),
-        st(
-            S,
-            "A",
-            5002,
-            1002,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "LAST_ACK", 29, "A")),
-        ),
-        st(
-            C,
-            "A",
-            1002,
-            5002,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "TIME_WAIT", 119, "A")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "FA", 1001, 5001, 64240, "", 0, None, true, Some((C, "FIN_WAIT", 119, "A"))),
+        st(S, "A", 5001, 1002, 64240, "", 0, None, true, Some((C, "CLOSE_WAIT", 59, "A"))),
+        st(S, "FA", 5001, 1002, 64240, "", 0, None, true, Some((C, "LAST_ACK", 29, "A"))),
+        st(C, "S", 900000, 0, 64240, "", 0, None, true, Some((C, "LAST_ACK", 29, "A"))),
+        st(S, "A", 5002, 1002, 64240, "", 0, None, true, Some((C, "LAST_ACK", 29, "A"))),
+        st(C, "A", 1002, 5002, 64240, "", 0, None, true, Some((C, "TIME_WAIT", 119, "A"))),
     ];
     #[test]
     fn kernel_challenge_ack_last_ack() {
@@ -1579,91 +1402,15 @@ mod tests {
     }
 
     // tests/tcp_kernel/data_both_ways.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const DATA_BOTH_WAYS: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "PA",
-            1001,
-            5001,
-            64240,
-            "",
-            100,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
-        st(
-            S,
-            "A",
-            5001,
-            1101,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            S,
-            "PA",
-            5001,
-            1101,
-            64240,
-            "",
-            200,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
-        st(
-            C,
-            "A",
-            1101,
-            5201,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "PA", 1001, 5001, 64240, "", 100, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(S, "A", 5001, 1101, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(S, "PA", 5001, 1101, 64240, "", 200, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(C, "A", 1101, 5201, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
     ];
     #[test]
     fn kernel_data_both_ways() {
@@ -1671,79 +1418,14 @@ mod tests {
     }
 
     // tests/tcp_kernel/data_out_of_window.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const DATA_OUT_OF_WINDOW: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "PA",
-            201001,
-            5001,
-            64240,
-            "",
-            100,
-            None,
-            false,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "PA",
-            1001,
-            5001,
-            64240,
-            "",
-            100,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
-        st(
-            S,
-            "A",
-            5001,
-            1101,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "PA", 201001, 5001, 64240, "", 100, None, false, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "PA", 1001, 5001, 64240, "", 100, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(S, "A", 5001, 1101, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
     ];
     #[test]
     fn kernel_data_out_of_window() {
@@ -1751,55 +1433,12 @@ mod tests {
     }
 
     // tests/tcp_kernel/data_out_of_window_liberal.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const DATA_OUT_OF_WINDOW_LIBERAL: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "PA",
-            201001,
-            5001,
-            64240,
-            "",
-            100,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "PA", 201001, 5001, 64240, "", 100, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
     ];
     #[test]
     fn kernel_data_out_of_window_liberal() {
@@ -1810,103 +1449,16 @@ mod tests {
     }
 
     // tests/tcp_kernel/data_overshoot.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const DATA_OVERSHOOT: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            1000,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            1000,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            1000,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "PA",
-            1001,
-            5001,
-            1000,
-            "",
-            1000,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
-        st(
-            C,
-            "PA",
-            2001,
-            5001,
-            1000,
-            "",
-            200,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
-        st(
-            C,
-            "PA",
-            2201,
-            5001,
-            1000,
-            "",
-            100,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
-        st(
-            C,
-            "PA",
-            7201,
-            5001,
-            1000,
-            "",
-            100,
-            None,
-            false,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
-        st(
-            S,
-            "A",
-            5001,
-            2301,
-            1000,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
+        st(C, "S", 1000, 0, 1000, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 1000, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 1000, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "PA", 1001, 5001, 1000, "", 1000, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(C, "PA", 2001, 5001, 1000, "", 200, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(C, "PA", 2201, 5001, 1000, "", 100, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(C, "PA", 7201, 5001, 1000, "", 100, None, false, Some((C, "ESTABLISHED", 299, "A"))),
+        st(S, "A", 5001, 2301, 1000, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
     ];
     #[test]
     fn kernel_data_overshoot() {
@@ -1914,115 +1466,17 @@ mod tests {
     }
 
     // tests/tcp_kernel/data_retransmit_below_window.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const DATA_RETRANSMIT_BELOW_WINDOW: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "PA",
-            1001,
-            5001,
-            64240,
-            "",
-            100,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
-        st(
-            S,
-            "A",
-            5001,
-            1101,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            S,
-            "PA",
-            5001,
-            1101,
-            64240,
-            "",
-            200,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
-        st(
-            C,
-            "A",
-            1101,
-            5201,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "PA",
-            4294868297,
-            5201,
-            64240,
-            "",
-            100,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "PA",
-            1101,
-            5201,
-            64240,
-            "",
-            10,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "PA", 1001, 5001, 64240, "", 100, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(S, "A", 5001, 1101, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(S, "PA", 5001, 1101, 64240, "", 200, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(C, "A", 1101, 5201, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "PA", 4294868297, 5201, 64240, "", 100, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "PA", 1101, 5201, 64240, "", 10, None, true, Some((C, "ESTABLISHED", 299, "A"))),
     ];
     #[test]
     fn kernel_data_retransmit_below_window() {
@@ -2030,91 +1484,15 @@ mod tests {
     }
 
     // tests/tcp_kernel/fin_client_first.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const FIN_CLIENT_FIRST: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "FA",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "FIN_WAIT", 119, "A")),
-        ),
-        st(
-            S,
-            "A",
-            5001,
-            1002,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "CLOSE_WAIT", 59, "A")),
-        ),
-        st(
-            S,
-            "FA",
-            5001,
-            1002,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "LAST_ACK", 29, "A")),
-        ),
-        st(
-            C,
-            "A",
-            1002,
-            5002,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "TIME_WAIT", 119, "A")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "FA", 1001, 5001, 64240, "", 0, None, true, Some((C, "FIN_WAIT", 119, "A"))),
+        st(S, "A", 5001, 1002, 64240, "", 0, None, true, Some((C, "CLOSE_WAIT", 59, "A"))),
+        st(S, "FA", 5001, 1002, 64240, "", 0, None, true, Some((C, "LAST_ACK", 29, "A"))),
+        st(C, "A", 1002, 5002, 64240, "", 0, None, true, Some((C, "TIME_WAIT", 119, "A"))),
     ];
     #[test]
     fn kernel_fin_client_first() {
@@ -2122,31 +1500,10 @@ mod tests {
     }
 
     // tests/tcp_kernel/fin_in_syn_sent.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const FIN_IN_SYN_SENT: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            C,
-            "FA",
-            1001,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            false,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(C, "FA", 1001, 0, 64240, "", 0, None, false, Some((C, "SYN_SENT", 119, "U"))),
     ];
     #[test]
     fn kernel_fin_in_syn_sent() {
@@ -2154,91 +1511,15 @@ mod tests {
     }
 
     // tests/tcp_kernel/fin_invalid_lowers_timeout.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const FIN_INVALID_LOWERS_TIMEOUT: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            S,
-            "FA",
-            5001,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "FIN_WAIT", 119, "A")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5002,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "CLOSE_WAIT", 59, "A")),
-        ),
-        st(
-            S,
-            "FA",
-            5001,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "LAST_ACK", 599, "A")),
-        ),
-        st(
-            C,
-            "FA",
-            501001,
-            5002,
-            64240,
-            "",
-            0,
-            None,
-            false,
-            Some((C, "LAST_ACK", 299, "A")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(S, "FA", 5001, 1001, 64240, "", 0, None, true, Some((C, "FIN_WAIT", 119, "A"))),
+        st(C, "A", 1001, 5002, 64240, "", 0, None, true, Some((C, "CLOSE_WAIT", 59, "A"))),
+        st(S, "FA", 5001, 1001, 64240, "", 0, None, true, Some((C, "LAST_ACK", 599, "A"))),
+        st(C, "FA", 501001, 5002, 64240, "", 0, None, false, Some((C, "LAST_ACK", 299, "A"))),
     ];
     #[test]
     fn kernel_fin_invalid_lowers_timeout() {
@@ -2249,91 +1530,15 @@ mod tests {
     }
 
     // tests/tcp_kernel/fin_server_first.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const FIN_SERVER_FIRST: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            S,
-            "FA",
-            5001,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "FIN_WAIT", 119, "A")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5002,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "CLOSE_WAIT", 59, "A")),
-        ),
-        st(
-            C,
-            "FA",
-            1001,
-            5002,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "LAST_ACK", 29, "A")),
-        ),
-        st(
-            S,
-            "A",
-            5002,
-            1002,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "TIME_WAIT", 119, "A")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(S, "FA", 5001, 1001, 64240, "", 0, None, true, Some((C, "FIN_WAIT", 119, "A"))),
+        st(C, "A", 1001, 5002, 64240, "", 0, None, true, Some((C, "CLOSE_WAIT", 59, "A"))),
+        st(C, "FA", 1001, 5002, 64240, "", 0, None, true, Some((C, "LAST_ACK", 29, "A"))),
+        st(S, "A", 5002, 1002, 64240, "", 0, None, true, Some((C, "TIME_WAIT", 119, "A"))),
     ];
     #[test]
     fn kernel_fin_server_first() {
@@ -2341,43 +1546,11 @@ mod tests {
     }
 
     // tests/tcp_kernel/half_open_challenge_rst.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const HALF_OPEN_CHALLENGE_RST: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "A",
-            7777,
-            4242,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "")),
-        ),
-        st(
-            C,
-            "R",
-            4242,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "CLOSE", 9, "")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "A", 7777, 4242, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, ""))),
+        st(C, "R", 4242, 0, 64240, "", 0, None, true, Some((C, "CLOSE", 9, ""))),
     ];
     #[test]
     fn kernel_half_open_challenge_rst() {
@@ -2385,43 +1558,11 @@ mod tests {
     }
 
     // tests/tcp_kernel/handshake.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const HANDSHAKE: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
     ];
     #[test]
     fn kernel_handshake() {
@@ -2429,103 +1570,16 @@ mod tests {
     }
 
     // tests/tcp_kernel/ignore_invalid_rst.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const IGNORE_INVALID_RST: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "PA",
-            1001,
-            5001,
-            64240,
-            "",
-            100,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
-        st(
-            S,
-            "A",
-            5001,
-            1101,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            S,
-            "PA",
-            5001,
-            1101,
-            64240,
-            "",
-            200,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
-        st(
-            C,
-            "A",
-            1101,
-            5201,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "R",
-            1050,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 9, "A")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "PA", 1001, 5001, 64240, "", 100, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(S, "A", 5001, 1101, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(S, "PA", 5001, 1101, 64240, "", 200, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(C, "A", 1101, 5201, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "R", 1050, 0, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 9, "A"))),
     ];
     #[test]
     fn kernel_ignore_invalid_rst() {
@@ -2536,44 +1590,12 @@ mod tests {
     }
 
     // tests/tcp_kernel/loose_off.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const LOOSE_OFF: &[Step] = &[
         st(C, "A", 1001, 5001, 64240, "", 0, None, false, None),
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
     ];
     #[test]
     fn kernel_loose_off() {
@@ -2581,55 +1603,12 @@ mod tests {
     }
 
     // tests/tcp_kernel/loose_pickup.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const LOOSE_PICKUP: &[Step] = &[
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "U")),
-        ),
-        st(
-            S,
-            "A",
-            5001,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "")),
-        ),
-        st(
-            C,
-            "PA",
-            1001,
-            5001,
-            64240,
-            "",
-            10,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
-        st(
-            S,
-            "A",
-            5001,
-            1011,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 299, "U"))),
+        st(S, "A", 5001, 1001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 299, ""))),
+        st(C, "PA", 1001, 5001, 64240, "", 10, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(S, "A", 5001, 1011, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
     ];
     #[test]
     fn kernel_loose_pickup() {
@@ -2637,19 +1616,9 @@ mod tests {
     }
 
     // tests/tcp_kernel/loose_pickup_reply_rst.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const LOOSE_PICKUP_REPLY_RST: &[Step] = &[
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "U")),
-        ),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 299, "U"))),
         st(S, "R", 5001, 0, 64240, "", 0, None, true, None),
     ];
     #[test]
@@ -2658,19 +1627,9 @@ mod tests {
     }
 
     // tests/tcp_kernel/rst_answering_syn.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const RST_ANSWERING_SYN: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
         st(S, "RA", 0, 1001, 64240, "", 0, None, true, None),
     ];
     #[test]
@@ -2679,19 +1638,9 @@ mod tests {
     }
 
     // tests/tcp_kernel/rst_client_after_syn.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const RST_CLIENT_AFTER_SYN: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
         st(C, "R", 1001, 0, 64240, "", 0, None, true, None),
     ];
     #[test]
@@ -2700,115 +1649,17 @@ mod tests {
     }
 
     // tests/tcp_kernel/rst_client_below_maxack.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const RST_CLIENT_BELOW_MAXACK: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "PA",
-            1001,
-            5001,
-            64240,
-            "",
-            100,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
-        st(
-            S,
-            "A",
-            5001,
-            1101,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            S,
-            "PA",
-            5001,
-            1101,
-            64240,
-            "",
-            200,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
-        st(
-            C,
-            "A",
-            1101,
-            5201,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "R",
-            1050,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            false,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "R",
-            1101,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "CLOSE", 9, "A")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "PA", 1001, 5001, 64240, "", 100, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(S, "A", 5001, 1101, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(S, "PA", 5001, 1101, 64240, "", 200, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(C, "A", 1101, 5201, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "R", 1050, 0, 64240, "", 0, None, false, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "R", 1101, 0, 64240, "", 0, None, true, Some((C, "CLOSE", 9, "A"))),
     ];
     #[test]
     fn kernel_rst_client_below_maxack() {
@@ -2816,103 +1667,16 @@ mod tests {
     }
 
     // tests/tcp_kernel/rst_client_inexact.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const RST_CLIENT_INEXACT: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "PA",
-            1001,
-            5001,
-            64240,
-            "",
-            100,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
-        st(
-            S,
-            "A",
-            5001,
-            1101,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            S,
-            "PA",
-            5001,
-            1101,
-            64240,
-            "",
-            200,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
-        st(
-            C,
-            "A",
-            1101,
-            5201,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "R",
-            1150,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 9, "A")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "PA", 1001, 5001, 64240, "", 100, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(S, "A", 5001, 1101, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(S, "PA", 5001, 1101, 64240, "", 200, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(C, "A", 1101, 5201, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "R", 1150, 0, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 9, "A"))),
     ];
     #[test]
     fn kernel_rst_client_inexact() {
@@ -2920,103 +1684,16 @@ mod tests {
     }
 
     // tests/tcp_kernel/rst_server_in_window.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const RST_SERVER_IN_WINDOW: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "PA",
-            1001,
-            5001,
-            64240,
-            "",
-            100,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
-        st(
-            S,
-            "A",
-            5001,
-            1101,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            S,
-            "PA",
-            5001,
-            1101,
-            64240,
-            "",
-            200,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
-        st(
-            C,
-            "A",
-            1101,
-            5201,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            S,
-            "R",
-            5201,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "CLOSE", 9, "A")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "PA", 1001, 5001, 64240, "", 100, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(S, "A", 5001, 1101, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(S, "PA", 5001, 1101, 64240, "", 200, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(C, "A", 1101, 5201, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(S, "R", 5201, 0, 64240, "", 0, None, true, Some((C, "CLOSE", 9, "A"))),
     ];
     #[test]
     fn kernel_rst_server_in_window() {
@@ -3024,91 +1701,15 @@ mod tests {
     }
 
     // tests/tcp_kernel/sack_blocks.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const SACK_BLOCKS: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "020405b404020000",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            64240,
-            "020405b404020000",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "PA",
-            1001,
-            5001,
-            64240,
-            "",
-            100,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
-        st(
-            C,
-            "PA",
-            1201,
-            5001,
-            64240,
-            "",
-            100,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
-        st(
-            S,
-            "A",
-            5001,
-            1101,
-            64240,
-            "0101050a000004b100000515",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
-        st(
-            S,
-            "A",
-            5001,
-            1101,
-            64240,
-            "0101050a000004b100000579",
-            0,
-            None,
-            false,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
+        st(C, "S", 1000, 0, 64240, "020405b404020000", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "020405b404020000", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "PA", 1001, 5001, 64240, "", 100, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(C, "PA", 1201, 5001, 64240, "", 100, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(S, "A", 5001, 1101, 64240, "0101050a000004b100000515", 0, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(S, "A", 5001, 1101, 64240, "0101050a000004b100000579", 0, None, false, Some((C, "ESTABLISHED", 299, "A"))),
     ];
     #[test]
     fn kernel_sack_blocks() {
@@ -3116,79 +1717,14 @@ mod tests {
     }
 
     // tests/tcp_kernel/simultaneous_open.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const SIMULTANEOUS_OPEN: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "S",
-            5000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT2", 119, "")),
-        ),
-        st(
-            C,
-            "SA",
-            1000,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            S,
-            "A",
-            5001,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "S", 5000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT2", 119, ""))),
+        st(C, "SA", 1000, 5001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(S, "A", 5001, 1001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
     ];
     #[test]
     fn kernel_simultaneous_open() {
@@ -3196,115 +1732,17 @@ mod tests {
     }
 
     // tests/tcp_kernel/syn_close_reopen.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const SYN_CLOSE_REOPEN: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "PA",
-            1001,
-            5001,
-            64240,
-            "",
-            100,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
-        st(
-            S,
-            "A",
-            5001,
-            1101,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            S,
-            "PA",
-            5001,
-            1101,
-            64240,
-            "",
-            200,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
-        st(
-            C,
-            "A",
-            1101,
-            5201,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            S,
-            "R",
-            5201,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "CLOSE", 9, "A")),
-        ),
-        st(
-            C,
-            "S",
-            900000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "CLOSE", 9, "A")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "PA", 1001, 5001, 64240, "", 100, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(S, "A", 5001, 1101, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(S, "PA", 5001, 1101, 64240, "", 200, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(C, "A", 1101, 5201, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(S, "R", 5201, 0, 64240, "", 0, None, true, Some((C, "CLOSE", 9, "A"))),
+        st(C, "S", 900000, 0, 64240, "", 0, None, true, Some((C, "CLOSE", 9, "A"))),
     ];
     #[test]
     fn kernel_syn_close_reopen() {
@@ -3312,127 +1750,18 @@ mod tests {
     }
 
     // tests/tcp_kernel/syn_in_established_resync.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const SYN_IN_ESTABLISHED_RESYNC: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "PA",
-            1001,
-            5001,
-            64240,
-            "",
-            100,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
-        st(
-            S,
-            "A",
-            5001,
-            1101,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            S,
-            "PA",
-            5001,
-            1101,
-            64240,
-            "",
-            200,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
-        st(
-            C,
-            "A",
-            1101,
-            5201,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "S",
-            900000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            S,
-            "SA",
-            70000,
-            900001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "A")),
-        ),
-        st(
-            C,
-            "A",
-            900001,
-            70001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "PA", 1001, 5001, 64240, "", 100, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(S, "A", 5001, 1101, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(S, "PA", 5001, 1101, 64240, "", 200, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(C, "A", 1101, 5201, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "S", 900000, 0, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(S, "SA", 70000, 900001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, "A"))),
+        st(C, "A", 900001, 70001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
     ];
     #[test]
     fn kernel_syn_in_established_resync() {
@@ -3440,67 +1769,13 @@ mod tests {
     }
 
     // tests/tcp_kernel/syn_reinit.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const SYN_REINIT: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            C,
-            "S",
-            3000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            3001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            3001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(C, "S", 3000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(S, "SA", 5000, 3001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 3001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
     ];
     #[test]
     fn kernel_syn_reinit() {
@@ -3508,55 +1783,12 @@ mod tests {
     }
 
     // tests/tcp_kernel/syn_retransmit.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const SYN_RETRANSMIT: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            Some(2000),
-            true,
-            Some((C, "SYN_SENT", 117, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            64240,
-            "",
-            0,
-            Some(2100),
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            Some(2200),
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(C, "S", 1000, 0, 64240, "", 0, Some(2000), true, Some((C, "SYN_SENT", 117, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, Some(2100), true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, Some(2200), true, Some((C, "ESTABLISHED", 431999, "A"))),
     ];
     #[test]
     fn kernel_syn_retransmit() {
@@ -3564,127 +1796,18 @@ mod tests {
     }
 
     // tests/tcp_kernel/syn_timewait_reopen.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const SYN_TIMEWAIT_REOPEN: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "FA",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "FIN_WAIT", 119, "A")),
-        ),
-        st(
-            S,
-            "A",
-            5001,
-            1002,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "CLOSE_WAIT", 59, "A")),
-        ),
-        st(
-            S,
-            "FA",
-            5001,
-            1002,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "LAST_ACK", 29, "A")),
-        ),
-        st(
-            C,
-            "A",
-            1002,
-            5002,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "TIME_WAIT", 119, "A")),
-        ),
-        st(
-            C,
-            "S",
-            900000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            70000,
-            900001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            900001,
-            70001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "FA", 1001, 5001, 64240, "", 0, None, true, Some((C, "FIN_WAIT", 119, "A"))),
+        st(S, "A", 5001, 1002, 64240, "", 0, None, true, Some((C, "CLOSE_WAIT", 59, "A"))),
+        st(S, "FA", 5001, 1002, 64240, "", 0, None, true, Some((C, "LAST_ACK", 29, "A"))),
+        st(C, "A", 1002, 5002, 64240, "", 0, None, true, Some((C, "TIME_WAIT", 119, "A"))),
+        st(C, "S", 900000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 70000, 900001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 900001, 70001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
     ];
     #[test]
     fn kernel_syn_timewait_reopen() {
@@ -3692,103 +1815,16 @@ mod tests {
     }
 
     // tests/tcp_kernel/syn_timewait_reopen_reply.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const SYN_TIMEWAIT_REOPEN_REPLY: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "FA",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "FIN_WAIT", 119, "A")),
-        ),
-        st(
-            S,
-            "A",
-            5001,
-            1002,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "CLOSE_WAIT", 59, "A")),
-        ),
-        st(
-            S,
-            "FA",
-            5001,
-            1002,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "LAST_ACK", 29, "A")),
-        ),
-        st(
-            C,
-            "A",
-            1002,
-            5002,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "TIME_WAIT", 119, "A")),
-        ),
-        st(
-            S,
-            "S",
-            900000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((S, "SYN_SENT", 119, "U")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "FA", 1001, 5001, 64240, "", 0, None, true, Some((C, "FIN_WAIT", 119, "A"))),
+        st(S, "A", 5001, 1002, 64240, "", 0, None, true, Some((C, "CLOSE_WAIT", 59, "A"))),
+        st(S, "FA", 5001, 1002, 64240, "", 0, None, true, Some((C, "LAST_ACK", 29, "A"))),
+        st(C, "A", 1002, 5002, 64240, "", 0, None, true, Some((C, "TIME_WAIT", 119, "A"))),
+        st(S, "S", 900000, 0, 64240, "", 0, None, true, Some((S, "SYN_SENT", 119, "U"))),
     ];
     #[test]
     fn kernel_syn_timewait_reopen_reply() {
@@ -3796,67 +1832,13 @@ mod tests {
     }
 
     // tests/tcp_kernel/synack_wrong_ack.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const SYNACK_WRONG_ACK: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            2000,
-            64240,
-            "",
-            0,
-            None,
-            false,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            4294868297,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 2000, 64240, "", 0, None, false, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 4294868297, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, ""))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
     ];
     #[test]
     fn kernel_synack_wrong_ack() {
@@ -3864,67 +1846,13 @@ mod tests {
     }
 
     // tests/tcp_kernel/window_scale.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const WINDOW_SCALE: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "020405b40402030307000000",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            1000,
-            "020405b40402030307000000",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            1000,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            S,
-            "A",
-            5001,
-            1001,
-            1000,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "PA",
-            71001,
-            5001,
-            1000,
-            "",
-            1000,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
+        st(C, "S", 1000, 0, 64240, "020405b40402030307000000", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 1000, "020405b40402030307000000", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 1000, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(S, "A", 5001, 1001, 1000, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "PA", 71001, 5001, 1000, "", 1000, None, true, Some((C, "ESTABLISHED", 299, "A"))),
     ];
     #[test]
     fn kernel_window_scale() {
@@ -3932,67 +1860,13 @@ mod tests {
     }
 
     // tests/tcp_kernel/window_scale_one_sided.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const WINDOW_SCALE_ONE_SIDED: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "020405b40402030307000000",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            1000,
-            "020405b404020000",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            1000,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            S,
-            "A",
-            5001,
-            1001,
-            1000,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            C,
-            "PA",
-            71001,
-            5001,
-            1000,
-            "",
-            1000,
-            None,
-            false,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
+        st(C, "S", 1000, 0, 64240, "020405b40402030307000000", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 1000, "020405b404020000", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 1000, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(S, "A", 5001, 1001, 1000, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "PA", 71001, 5001, 1000, "", 1000, None, false, Some((C, "ESTABLISHED", 431999, "A"))),
     ];
     #[test]
     fn kernel_window_scale_one_sided() {
@@ -4000,70 +1874,273 @@ mod tests {
     }
 
     // tests/tcp_kernel/zero_window.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
     const ZERO_WINDOW: &[Step] = &[
-        st(
-            C,
-            "S",
-            1000,
-            0,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_SENT", 119, "U")),
-        ),
-        st(
-            S,
-            "SA",
-            5000,
-            1001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "SYN_RECV", 59, "")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
-        st(
-            S,
-            "A",
-            5001,
-            1001,
-            0,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 299, "A")),
-        ),
-        st(
-            C,
-            "A",
-            1001,
-            5001,
-            64240,
-            "",
-            0,
-            None,
-            true,
-            Some((C, "ESTABLISHED", 431999, "A")),
-        ),
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(S, "A", 5001, 1001, 0, "", 0, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
     ];
     #[test]
     fn kernel_zero_window() {
         replay(&[], ZERO_WINDOW);
+    }
+
+    // ---- Option parsing ----
+
+    #[test]
+    fn options_window_scale_and_sack_perm() {
+        let mut side = Side::default();
+        // MSS, SACK-permitted, NOP, window scale 7.
+        parse_options(&unhex("020405b4040201030307"), &mut side);
+        assert_eq!((side.scale, side.flags), (7, F_WINDOW_SCALE | F_SACK_PERM));
+    }
+
+    #[test]
+    fn options_scale_capped_at_14() {
+        let mut side = Side::default();
+        parse_options(&unhex("030320"), &mut side);
+        assert_eq!((side.scale, side.flags), (14, F_WINDOW_SCALE));
+    }
+
+    #[test]
+    fn options_reset_but_keep_be_liberal() {
+        let mut side = Side {
+            scale: 9,
+            flags: F_WINDOW_SCALE | F_BE_LIBERAL | F_MAXACK_SET,
+            ..Side::default()
+        };
+        parse_options(&unhex("01010402"), &mut side);
+        assert_eq!((side.scale, side.flags), (0, F_BE_LIBERAL | F_SACK_PERM));
+        // No options at all: nothing is reset.
+        let mut side = Side {
+            scale: 9,
+            flags: F_WINDOW_SCALE,
+            ..Side::default()
+        };
+        parse_options(&[], &mut side);
+        assert_eq!((side.scale, side.flags), (9, F_WINDOW_SCALE));
+    }
+
+    #[test]
+    fn options_stop_at_eol_silly_or_partial() {
+        for opts in ["00030307", "0301030307", "0300030307", "03040307", "0303"] {
+            let mut side = Side::default();
+            parse_options(&unhex(opts), &mut side);
+            assert_eq!(side.flags, 0, "{opts}");
+        }
+        // A kind byte with no length byte after it.
+        let mut side = Side::default();
+        parse_options(&[3], &mut side);
+        assert_eq!(side.flags, 0);
+    }
+
+    #[test]
+    fn sack_highest_right_edge_of_first_option() {
+        let mut sack = 1000;
+        // NOP NOP SACK(2 blocks: 1200-1300, 1500-1400), then another SACK.
+        highest_sack(
+            &unhex("01010512000004b00000051400000578000005dc050a00002710000027ff"),
+            &mut sack,
+        );
+        assert_eq!(sack, 1500);
+        // Right edges wrap: "after" is in sequence space.
+        let mut sack = 0xffff_fff0;
+        highest_sack(&unhex("0101050a0000000000000010"), &mut sack);
+        assert_eq!(sack, 0x10);
+        // Blocks not a multiple of 8 bytes, or the timestamp-only layout.
+        for opts in ["0101050b00000000000000100000", "0101080a0000000100000002"] {
+            let mut sack = 7;
+            highest_sack(&unhex(opts), &mut sack);
+            assert_eq!(sack, 7, "{opts}");
+        }
+    }
+
+    #[test]
+    fn header_checks() {
+        let ok = header("S", 1, 0, 100, &[]);
+        assert!(header_valid(&seg(&ok), true));
+        assert!(!header_valid(&seg(&ok), false));
+        assert!(!header_valid(&seg(&ok[..19]), true));
+        let mut short_doff = ok.clone();
+        short_doff[12] = 4 << 4;
+        assert!(!header_valid(&seg(&short_doff), true));
+        let mut long_doff = ok.clone();
+        long_doff[12] = 6 << 4;
+        assert!(!header_valid(&seg(&long_doff), true));
+        for (flags, valid) in [
+            ("S", true),
+            ("SU", true),
+            ("SA", true),
+            ("SAPEC", true),
+            ("R", true),
+            ("RA", true),
+            ("FA", true),
+            ("FAU", true),
+            ("A", true),
+            ("AU", true),
+            ("", false),
+            ("F", false),
+            ("FS", false),
+            ("SR", false),
+            ("RAF", false),
+            ("P", false),
+            ("U", false),
+        ] {
+            assert_eq!(
+                header_valid(&seg(&header(flags, 1, 0, 1, &[])), true),
+                valid,
+                "{flags}"
+            );
+        }
+    }
+
+    #[test]
+    fn simultaneous_open_keeps_scaling_only_if_both_offer() {
+        let s = TcpSettings::default();
+        let syn = header("S", 100, 0, 1000, &unhex("03030500"));
+        let mut t = TcpTrack::new(&seg(&syn), &s).expect("SYN opens");
+        assert!(matches!(
+            t.packet(Dir::Original, &seg(&syn), ConnFacts::default(), &s),
+            TcpVerdict::Accept { .. }
+        ));
+        let synack = header("SA", 900, 101, 1000, &unhex("03030800"));
+        t.packet(Dir::Reply, &seg(&synack), ConnFacts::default(), &s);
+        assert_eq!((t.state(), t.window_scales()), (TcpState::SynRecv, (5, 8)));
+        let mut t = TcpTrack::new(&seg(&syn), &s).expect("SYN opens");
+        t.packet(Dir::Original, &seg(&syn), ConnFacts::default(), &s);
+        let synack = header("SA", 900, 101, 1000, &[]);
+        t.packet(Dir::Reply, &seg(&synack), ConnFacts::default(), &s);
+        assert_eq!((t.state(), t.window_scales()), (TcpState::SynRecv, (0, 0)));
+    }
+
+    // ---- Hostile input ----
+
+    mod hostile {
+        use super::*;
+        use proptest::prelude::*;
+
+        const VALID_FLAGS: [u8; 9] = [0x02, 0x22, 0x12, 0x04, 0x14, 0x11, 0x31, 0x10, 0x30];
+
+        fn pseg(p: &Pkt) -> TcpSegment<'_> {
+            TcpSegment {
+                header: &p.header,
+                payload_len: p.payload_len,
+            }
+        }
+
+        #[derive(Debug, Clone)]
+        struct Pkt {
+            reply: bool,
+            header: Vec<u8>,
+            payload_len: u32,
+            facts: (bool, bool, u64),
+        }
+
+        /// Mostly well-formed segments near one sequence space (so deep
+        /// paths are reached), with arbitrary options, some wild numbers
+        /// and some raw garbage.
+        fn pkt() -> impl Strategy<Value = Pkt> {
+            let seqish = prop_oneof![3 => 0u32..4000, 1 => any::<u32>()];
+            let shaped = (
+                any::<bool>(),
+                prop::sample::select(VALID_FLAGS.to_vec()),
+                any::<u8>(),
+                seqish.clone(),
+                seqish,
+                prop_oneof![any::<u16>(), 0u16..4],
+                prop::collection::vec(any::<u8>(), 0..=10).prop_map(|v| {
+                    v.into_iter()
+                        .flat_map(|x| [x, x ^ 3, 2, 8])
+                        .collect::<Vec<u8>>()
+                }),
+                prop_oneof![0u32..3000, any::<u32>()],
+                (any::<bool>(), any::<bool>(), 0u64..1_000_000),
+            )
+                .prop_map(
+                    |(reply, f, extra, seq, ack, win, opts, payload_len, facts)| {
+                        let opts = &opts[..opts.len().min(40)];
+                        let mut h = header("", seq, ack, win, opts);
+                        h[13] = f | (extra & (PSH | ECE | CWR));
+                        Pkt {
+                            reply,
+                            header: h,
+                            payload_len,
+                            facts,
+                        }
+                    },
+                );
+            let raw = (
+                any::<bool>(),
+                prop::collection::vec(any::<u8>(), 0..80),
+                any::<u32>(),
+                (any::<bool>(), any::<bool>(), any::<u64>()),
+            )
+                .prop_map(|(reply, header, payload_len, facts)| Pkt {
+                    reply,
+                    header,
+                    payload_len,
+                    facts,
+                });
+            prop_oneof![4 => shaped, 1 => raw]
+        }
+
+        fn settings() -> impl Strategy<Value = TcpSettings> {
+            (any::<bool>(), any::<bool>(), any::<bool>(), 0u8..5).prop_map(
+                |(loose, be_liberal, ignore_invalid_rst, max_retrans)| TcpSettings {
+                    loose,
+                    be_liberal,
+                    ignore_invalid_rst,
+                    max_retrans,
+                    ..TcpSettings::default()
+                },
+            )
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn never_panics_and_refusals_leave_state(first in pkt(), rest in prop::collection::vec(pkt(), 0..24), s in settings()) {
+                                let _ = header_valid(&pseg(&first), true);
+                let Some(mut t) = TcpTrack::new(&pseg(&first), &s) else {
+                    return Ok(());
+                };
+                for p in std::iter::once(&first).chain(&rest) {
+                    let dir = if p.reply { Dir::Reply } else { Dir::Original };
+                    let facts = ConnFacts { seen_reply: p.facts.0, assured: p.facts.1, remaining: Time::from_millis(p.facts.2) };
+                    let before = t.state();
+                    let v = t.packet(dir, &pseg(p), facts, &s);
+                    let _ = t.state().name();
+                    match v {
+                        TcpVerdict::Invalid { .. } | TcpVerdict::Restart => {
+                            prop_assert_eq!(t.state(), before);
+                        }
+                        // Untouched, except the reply's SYN of a simultaneous
+                        // open (no refresh: SYN while SYN_SENT).
+                        TcpVerdict::Accept { timeout: None, .. } => prop_assert!(
+                            t.state() == before
+                                || (before, t.state()) == (TcpState::SynSent, TcpState::SynSent2)
+                        ),
+                        TcpVerdict::AcceptKill | TcpVerdict::Accept { timeout: Some(_), .. } => {}
+                        TcpVerdict::Drop => prop_assert!(false, "Drop is never produced"),
+                    }
+                    if let TcpVerdict::Invalid { timeout: Some(x) } = v {
+                        prop_assert_eq!(x, s.timeout_unacknowledged);
+                    }
+                }
+            }
+
+            #[test]
+            fn harness_never_panics(steps in prop::collection::vec(pkt(), 1..24), sysctl in (0u32..2, 0u32..2)) {
+                let mut h = Harness::new(&[("nf_conntrack_tcp_loose", sysctl.0), ("nf_conntrack_tcp_be_liberal", sysctl.1)]);
+                for p in &steps {
+                    h.now = h.now + Time::from_millis(p.facts.2 % 5000);
+                    h.packet(if p.reply { S } else { C }, &p.header, p.payload_len);
+                    let _ = h.listing();
+                }
+            }
+        }
     }
 }

@@ -37,6 +37,7 @@ def emit(name):
     lx = json.load(open(os.path.join(HERE, name + ".linux.json")))
     const = name.upper()
     out = [f"    // tests/tcp_kernel/{name}.linux.json (Linux {lx['kernel']})"]
+    out.append("    #[rustfmt::skip]")
     out.append(f"    const {const}: &[Step] = &[")
     for p, step in zip(sc["packets"], lx["steps"]):
         d = decode(p["hex"])
