@@ -1223,6 +1223,7 @@ mod tests {
                     "nf_conntrack_tcp_loose" => settings.loose = v != 0,
                     "nf_conntrack_tcp_be_liberal" => settings.be_liberal = v != 0,
                     "nf_conntrack_tcp_ignore_invalid_rst" => settings.ignore_invalid_rst = v != 0,
+                    "nf_conntrack_tcp_max_retrans" => settings.max_retrans = v as u8,
                     "nf_conntrack_tcp_timeout_fin_wait" => settings.timeout_fin_wait = v,
                     "nf_conntrack_tcp_timeout_last_ack" => settings.timeout_last_ack = v,
                     _ => panic!("sysctl {name} not handled here"),
@@ -1354,6 +1355,18 @@ mod tests {
 
     // ---- Sequences replayed from the real kernel (gen.py, to_rust.py) ----
 
+    // tests/tcp_kernel/ack_in_syn_sent.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
+    const ACK_IN_SYN_SENT: &[Step] = &[
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, false, Some((C, "SYN_SENT", 119, "U"))),
+        st(C, "PA", 1001, 5001, 64240, "", 10, None, false, Some((C, "SYN_SENT", 119, "U"))),
+    ];
+    #[test]
+    fn kernel_ack_in_syn_sent() {
+        replay(&[], ACK_IN_SYN_SENT);
+    }
+
     // tests/tcp_kernel/ack_retransmits.linux.json (Linux 6.18.44-fc-v657)
     #[rustfmt::skip]
     const ACK_RETRANSMITS: &[Step] = &[
@@ -1367,6 +1380,20 @@ mod tests {
     #[test]
     fn kernel_ack_retransmits() {
         replay(&[], ACK_RETRANSMITS);
+    }
+
+    // tests/tcp_kernel/ack_retransmits_max1.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
+    const ACK_RETRANSMITS_MAX1: &[Step] = &[
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+    ];
+    #[test]
+    fn kernel_ack_retransmits_max1() {
+        replay(&[("nf_conntrack_tcp_max_retrans", 1)], ACK_RETRANSMITS_MAX1);
     }
 
     // tests/tcp_kernel/bad_flags.linux.json (Linux 6.18.44-fc-v657)
@@ -1399,6 +1426,24 @@ mod tests {
     #[test]
     fn kernel_challenge_ack_last_ack() {
         replay(&[], CHALLENGE_ACK_LAST_ACK);
+    }
+
+    // tests/tcp_kernel/close_expiry_new_syn.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
+    const CLOSE_EXPIRY_NEW_SYN: &[Step] = &[
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "PA", 1001, 5001, 64240, "", 100, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(S, "A", 5001, 1101, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(S, "PA", 5001, 1101, 64240, "", 200, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(C, "A", 1101, 5201, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(S, "R", 5201, 0, 64240, "", 0, None, true, Some((C, "CLOSE", 9, "A"))),
+        st(C, "S", 900000, 0, 64240, "", 0, Some(10600), true, Some((C, "SYN_SENT", 119, "U"))),
+    ];
+    #[test]
+    fn kernel_close_expiry_new_syn() {
+        replay(&[], CLOSE_EXPIRY_NEW_SYN);
     }
 
     // tests/tcp_kernel/data_both_ways.linux.json (Linux 6.18.44-fc-v657)
@@ -1497,6 +1542,19 @@ mod tests {
     #[test]
     fn kernel_fin_client_first() {
         replay(&[], FIN_CLIENT_FIRST);
+    }
+
+    // tests/tcp_kernel/fin_in_syn_recv.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
+    const FIN_IN_SYN_RECV: &[Step] = &[
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "FA", 1001, 5001, 64240, "", 0, None, true, Some((C, "FIN_WAIT", 119, ""))),
+        st(S, "A", 5001, 1002, 64240, "", 0, None, true, Some((C, "CLOSE_WAIT", 59, ""))),
+    ];
+    #[test]
+    fn kernel_fin_in_syn_recv() {
+        replay(&[], FIN_IN_SYN_RECV);
     }
 
     // tests/tcp_kernel/fin_in_syn_sent.linux.json (Linux 6.18.44-fc-v657)
@@ -1615,6 +1673,19 @@ mod tests {
         replay(&[], LOOSE_PICKUP);
     }
 
+    // tests/tcp_kernel/loose_pickup_liberal_window.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
+    const LOOSE_PICKUP_LIBERAL_WINDOW: &[Step] = &[
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 299, "U"))),
+        st(S, "A", 5001, 1001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 299, ""))),
+        st(C, "PA", 901001, 5001, 64240, "", 10, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(S, "A", 705001, 1001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+    ];
+    #[test]
+    fn kernel_loose_pickup_liberal_window() {
+        replay(&[], LOOSE_PICKUP_LIBERAL_WINDOW);
+    }
+
     // tests/tcp_kernel/loose_pickup_reply_rst.linux.json (Linux 6.18.44-fc-v657)
     #[rustfmt::skip]
     const LOOSE_PICKUP_REPLY_RST: &[Step] = &[
@@ -1626,6 +1697,21 @@ mod tests {
         replay(&[], LOOSE_PICKUP_REPLY_RST);
     }
 
+    // tests/tcp_kernel/reply_syn_in_established.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
+    const REPLY_SYN_IN_ESTABLISHED: &[Step] = &[
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(S, "S", 5001, 0, 64240, "", 0, None, false, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "SA", 1001, 5001, 64240, "", 0, None, false, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+    ];
+    #[test]
+    fn kernel_reply_syn_in_established() {
+        replay(&[], REPLY_SYN_IN_ESTABLISHED);
+    }
+
     // tests/tcp_kernel/rst_answering_syn.linux.json (Linux 6.18.44-fc-v657)
     #[rustfmt::skip]
     const RST_ANSWERING_SYN: &[Step] = &[
@@ -1635,6 +1721,26 @@ mod tests {
     #[test]
     fn kernel_rst_answering_syn() {
         replay(&[], RST_ANSWERING_SYN);
+    }
+
+    // tests/tcp_kernel/rst_below_maxack_liberal.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
+    const RST_BELOW_MAXACK_LIBERAL: &[Step] = &[
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "PA", 1001, 5001, 64240, "", 100, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(S, "A", 5001, 1101, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(S, "PA", 5001, 1101, 64240, "", 200, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(C, "A", 1101, 5201, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "R", 1050, 0, 64240, "", 0, None, false, Some((C, "ESTABLISHED", 431999, "A"))),
+    ];
+    #[test]
+    fn kernel_rst_below_maxack_liberal() {
+        replay(
+            &[("nf_conntrack_tcp_be_liberal", 1)],
+            RST_BELOW_MAXACK_LIBERAL,
+        );
     }
 
     // tests/tcp_kernel/rst_client_after_syn.linux.json (Linux 6.18.44-fc-v657)
@@ -1683,6 +1789,18 @@ mod tests {
         replay(&[], RST_CLIENT_INEXACT);
     }
 
+    // tests/tcp_kernel/rst_in_syn_recv.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
+    const RST_IN_SYN_RECV: &[Step] = &[
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "R", 1001, 0, 64240, "", 0, None, true, Some((C, "CLOSE", 9, ""))),
+    ];
+    #[test]
+    fn kernel_rst_in_syn_recv() {
+        replay(&[], RST_IN_SYN_RECV);
+    }
+
     // tests/tcp_kernel/rst_server_in_window.linux.json (Linux 6.18.44-fc-v657)
     #[rustfmt::skip]
     const RST_SERVER_IN_WINDOW: &[Step] = &[
@@ -1729,6 +1847,17 @@ mod tests {
     #[test]
     fn kernel_simultaneous_open() {
         replay(&[], SIMULTANEOUS_OPEN);
+    }
+
+    // tests/tcp_kernel/simultaneous_open_timing.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
+    const SIMULTANEOUS_OPEN_TIMING: &[Step] = &[
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "S", 5000, 0, 64240, "", 0, Some(3000), true, Some((C, "SYN_SENT2", 116, ""))),
+    ];
+    #[test]
+    fn kernel_simultaneous_open_timing() {
+        replay(&[], SIMULTANEOUS_OPEN_TIMING);
     }
 
     // tests/tcp_kernel/syn_close_reopen.linux.json (Linux 6.18.44-fc-v657)
@@ -1782,6 +1911,25 @@ mod tests {
         replay(&[], SYN_REINIT);
     }
 
+    // tests/tcp_kernel/syn_reopen_after_own_rst.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
+    const SYN_REOPEN_AFTER_OWN_RST: &[Step] = &[
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "PA", 1001, 5001, 64240, "", 100, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(S, "A", 5001, 1101, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(S, "PA", 5001, 1101, 64240, "", 200, None, true, Some((C, "ESTABLISHED", 299, "A"))),
+        st(C, "A", 1101, 5201, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+        st(C, "R", 1101, 0, 64240, "", 0, None, true, Some((C, "CLOSE", 9, "A"))),
+        st(C, "S", 900000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 70000, 900001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+    ];
+    #[test]
+    fn kernel_syn_reopen_after_own_rst() {
+        replay(&[], SYN_REOPEN_AFTER_OWN_RST);
+    }
+
     // tests/tcp_kernel/syn_retransmit.linux.json (Linux 6.18.44-fc-v657)
     #[rustfmt::skip]
     const SYN_RETRANSMIT: &[Step] = &[
@@ -1829,6 +1977,20 @@ mod tests {
     #[test]
     fn kernel_syn_timewait_reopen_reply() {
         replay(&[], SYN_TIMEWAIT_REOPEN_REPLY);
+    }
+
+    // tests/tcp_kernel/synack_retransmit_reinit.linux.json (Linux 6.18.44-fc-v657)
+    #[rustfmt::skip]
+    const SYNACK_RETRANSMIT_REINIT: &[Step] = &[
+        st(C, "S", 1000, 0, 64240, "", 0, None, true, Some((C, "SYN_SENT", 119, "U"))),
+        st(S, "SA", 5000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(S, "SA", 6000, 1001, 64240, "", 0, None, true, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 6001, 64240, "", 0, None, false, Some((C, "SYN_RECV", 59, ""))),
+        st(C, "A", 1001, 5001, 64240, "", 0, None, true, Some((C, "ESTABLISHED", 431999, "A"))),
+    ];
+    #[test]
+    fn kernel_synack_retransmit_reinit() {
+        replay(&[], SYNACK_RETRANSMIT_REINIT);
     }
 
     // tests/tcp_kernel/synack_wrong_ack.linux.json (Linux 6.18.44-fc-v657)

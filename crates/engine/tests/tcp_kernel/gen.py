@@ -113,6 +113,21 @@ SCENARIOS = {
     "ignore_invalid_rst": dict(steps=HS_DATA + [c("R", 1050)],
                                sysctl={"net.netfilter.nf_conntrack_tcp_ignore_invalid_rst": "1"}),
     "zero_window": dict(steps=HS + [s("A", 5001, 1001, win=0), c("A", 1001, 5001)]),
+    "simultaneous_open_timing": dict(steps=[c("S", 1000), s("S", 5000, at=3.0)]),
+    "rst_below_maxack_liberal": dict(steps=HS_DATA + [c("R", 1050)],
+                                     sysctl={"net.netfilter.nf_conntrack_tcp_be_liberal": "1"}),
+    "loose_pickup_liberal_window": dict(steps=[c("A", 1001, 5001), s("A", 5001, 1001),
+                                               c("PA", 1001 + 900000, 5001, n=10), s("A", 5001 + 700000, 1001)]),
+    "ack_retransmits_max1": dict(steps=HS + [c("A", 1001, 5001), c("A", 1001, 5001)],
+                                 sysctl={"net.netfilter.nf_conntrack_tcp_max_retrans": "1"}),
+    "rst_in_syn_recv": dict(steps=[c("S", 1000), s("SA", 5000, 1001), c("R", 1001)]),
+    "fin_in_syn_recv": dict(steps=[c("S", 1000), s("SA", 5000, 1001), c("FA", 1001, 5001), s("A", 5001, 1002)]),
+    "reply_syn_in_established": dict(steps=HS + [s("S", 5001), c("SA", 1001, 5001), c("A", 1001, 5001)]),
+    "ack_in_syn_sent": dict(steps=[c("S", 1000), c("A", 1001, 5001), c("PA", 1001, 5001, n=10)]),
+    "syn_reopen_after_own_rst": dict(steps=HS_DATA + [c("R", 1101), c("S", 900000), s("SA", 70000, 900001)]),
+    "close_expiry_new_syn": dict(steps=HS_DATA + [s("R", 5201), c("S", 900000, at=10.6)]),
+    "synack_retransmit_reinit": dict(steps=[c("S", 1000), s("SA", 5000, 1001), s("SA", 6000, 1001),
+                                            c("A", 1001, 6001), c("A", 1001, 5001)]),
 }
 
 
