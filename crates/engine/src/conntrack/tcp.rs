@@ -10,22 +10,28 @@
 //!    packet goes on with no conntrack (INVALID).
 //! 2. No connection found: [`TcpTrack::new`] (`tcp_new`); `None`: INVALID,
 //!    no connection is created.
-//! 3. Then, for a new connection as for a found one,
-//!    [`TcpTrack::packet`] with the packet's direction and the
-//!    connection's status ([`ConnFacts`]: SEEN_REPLY and ASSURED as they
-//!    are *before* this packet, and the time left before it expires).
-//!    The verdict says what to do:
+//! 3. Then, for a new connection (with the same segment, in the original
+//!    direction) as for a found one, [`TcpTrack::packet`] with the
+//!    packet's direction and the connection's status ([`ConnFacts`]:
+//!    SEEN_REPLY and ASSURED as they are *before* this packet, and the
+//!    time left before it expires, `expires - now`). Whether the
+//!    connection is confirmed does not matter (the kernel only uses that
+//!    to call `tcp_new`, step 2). The verdict says what to do:
 //!    * [`TcpVerdict::Accept`]: the packet belongs to the connection.
 //!      `timeout: Some(t)`: the connection now expires `t` seconds from
 //!      now (`nf_ct_refresh_acct`; for an unconfirmed connection, `t`
 //!      counted from confirmation); `None`: leave the expiry alone (the
-//!      tracker ignored the packet, or it is a SYN retransmission).
+//!      tracker ignored the packet, or it is a SYN while SYN_SENT with no
+//!      reply seen: a retransmission, or the reply's SYN of a
+//!      simultaneous open); never `None` for a connection's first packet.
 //!      `assured`: set ASSURED. As for every accepted packet, the caller
 //!      then sets SEEN_REPLY when the packet went in the reply direction.
 //!    * [`TcpVerdict::AcceptKill`]: an RST while no reply was seen
 //!      (`nf_ct_kill_acct`): the packet keeps its connection and ctinfo
 //!      (so state matches see it as before), but the connection is
 //!      removed from the table at once: later packets no longer find it.
+//!      No refresh, no ASSURED. (The TCP state is usually CLOSE, but an
+//!      inexact RST in ESTABLISHED keeps ESTABLISHED.)
 //!    * [`TcpVerdict::Invalid`]: the packet goes on with no conntrack
 //!      (INVALID); an unconfirmed connection is discarded. `timeout:
 //!      Some(t)`: the (confirmed, ASSURED) connection now expires `t`
@@ -274,7 +280,6 @@ enum Next {
     Ignore,
 }
 
-const NO: Next = Next::To(TcpState::None);
 const SS: Next = Next::To(TcpState::SynSent);
 const SR: Next = Next::To(TcpState::SynRecv);
 const ES: Next = Next::To(TcpState::Established);
@@ -308,9 +313,6 @@ const TABLE: [[[Next; 10]; 6]; 2] = [
         [IV, IV, IV, IV, IV, IV, IV, IV, IV, IV], // none
     ],
 ];
-
-// `NO` only documents the table's first column's meaning.
-const _: Next = NO;
 
 /// `before()` from include/net/tcp.h: sequence-space comparison.
 fn before(a: u32, b: u32) -> bool {
