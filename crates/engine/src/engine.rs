@@ -169,6 +169,7 @@ impl Engine {
     /// leaves the host is appended to `out`.
     pub fn process(&mut self, now: Time, ingress: Ingress, pkt: Vec<u8>, out: &mut Outputs) {
         self.refresh_program();
+        self.ct.reap_dying();
         self.loopback_budget = MAX_LOOPBACK_PASSES;
         match ingress {
             Ingress::Interface(dev) => {

@@ -17,7 +17,7 @@ use crate::hash::SipBuild;
 use crate::time::Time;
 use crate::wire::ipv4::{PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 use crate::wire::transport::{Summary, L4};
-use tcp::{TcpSegment, TcpSettings, TcpTrack, TcpVerdict};
+use tcp::{ConnFacts, TcpSegment, TcpSettings, TcpTrack, TcpVerdict};
 pub use tuple::{Dir, Tuple};
 
 /// Status bits (include/uapi/linux/netfilter/nf_conntrack_common.h).
@@ -30,6 +30,7 @@ pub mod status {
     pub const DST_NAT: u32 = 1 << 5;
     pub const SRC_NAT_DONE: u32 = 1 << 7;
     pub const DST_NAT_DONE: u32 = 1 << 8;
+    pub const DYING: u32 = 1 << 9;
     pub const UNTRACKED: u32 = 1 << 12;
 }
 
@@ -197,6 +198,8 @@ pub struct Conntrack {
     free: Vec<u32>,
     by_tuple: HashMap<Tuple, (ConnId, Dir), SipBuild>,
     next_serial: u64,
+    /// Killed connections still referenced by the packet in flight.
+    dying: Vec<ConnId>,
     pub settings: CtSettings,
 }
 
@@ -217,6 +220,7 @@ impl Conntrack {
             free: Vec::new(),
             by_tuple: HashMap::with_hasher(SipBuild::new(seed)),
             next_serial: 0,
+            dying: Vec::new(),
             settings: CtSettings::default(),
         }
     }
@@ -352,6 +356,15 @@ impl Conntrack {
                     }
                     return TrackResult::Tracked(CtRef::Conn(id, info));
                 }
+                ProtoVerdict::AcceptKill => {
+                    if info == CtInfo::EstablishedReply {
+                        if let Some(c) = self.get_mut(id) {
+                            c.status |= status::SEEN_REPLY;
+                        }
+                    }
+                    self.kill(id);
+                    return TrackResult::Tracked(CtRef::Conn(id, info));
+                }
                 ProtoVerdict::Invalid => {
                     self.discard_if_unconfirmed(id);
                     return TrackResult::Tracked(CtRef::None);
@@ -366,6 +379,39 @@ impl Conntrack {
             }
         }
         TrackResult::Tracked(CtRef::None)
+    }
+
+    /// `nf_ct_kill`: the connection leaves the table now; its entry stays
+    /// until the packet carrying it is done (`reap_dying`).
+    pub fn kill(&mut self, id: ConnId) {
+        let Some(c) = self.get_mut(id) else { return };
+        let was_confirmed = c.status & status::CONFIRMED != 0;
+        c.status |= status::DYING;
+        let tuples = c.tuples;
+        if was_confirmed {
+            for (d, t) in tuples.iter().enumerate() {
+                if self
+                    .by_tuple
+                    .get(t)
+                    .is_some_and(|&(i, dd)| i == id && dd.index() == d)
+                {
+                    self.by_tuple.remove(t);
+                }
+            }
+        }
+        self.dying.push(id);
+    }
+
+    /// Frees killed connections (between packets).
+    pub fn reap_dying(&mut self) {
+        while let Some(id) = self.dying.pop() {
+            if let Some(slot) = self.slab.get_mut(id.0 as usize) {
+                if slot.as_ref().is_some_and(|c| c.has(status::DYING)) {
+                    *slot = None;
+                    self.free.push(id.0);
+                }
+            }
+        }
     }
 
     /// Drops a connection that never made it into the table.
@@ -425,16 +471,31 @@ impl Conntrack {
                     header: &l4[..hl],
                     payload_len: (l4.len() - hl) as u32,
                 };
-                let confirmed = c.status & status::CONFIRMED != 0;
-                let assured = c.status & status::ASSURED != 0;
-                match t.packet(info.dir(), &seg, confirmed, assured, &settings.tcp) {
+                let facts = ConnFacts {
+                    seen_reply: c.status & status::SEEN_REPLY != 0,
+                    assured: c.status & status::ASSURED != 0,
+                    remaining: c.expires - now,
+                };
+                match t.packet(info.dir(), &seg, facts, &settings.tcp) {
                     TcpVerdict::Accept { timeout, assured } => {
                         if assured {
                             c.status |= status::ASSURED;
                         }
-                        timeout
+                        match timeout {
+                            Some(t) => t,
+                            // Ignored or challenge-ACK packets leave the
+                            // expiry as it is.
+                            None => return ProtoVerdict::Accept,
+                        }
                     }
-                    TcpVerdict::Invalid => return ProtoVerdict::Invalid,
+                    TcpVerdict::AcceptKill => return ProtoVerdict::AcceptKill,
+                    TcpVerdict::Invalid { timeout } => {
+                        // nf_tcp_handle_invalid shortens the connection.
+                        if let Some(t) = timeout {
+                            c.expires = now + Time::from_secs(u64::from(t));
+                        }
+                        return ProtoVerdict::Invalid;
+                    }
                     TcpVerdict::Drop => return ProtoVerdict::Drop,
                     TcpVerdict::Restart => return ProtoVerdict::Restart,
                 }
@@ -496,7 +557,7 @@ impl Conntrack {
         let Some(c) = self.get(id) else {
             return true;
         };
-        if c.has(status::CONFIRMED) {
+        if c.has(status::CONFIRMED) || c.has(status::DYING) {
             return true;
         }
         let tuples = c.tuples;
@@ -539,7 +600,7 @@ impl Conntrack {
             .slab
             .iter()
             .flatten()
-            .filter(|c| c.has(status::CONFIRMED) && c.expires > now)
+            .filter(|c| c.has(status::CONFIRMED) && !c.has(status::DYING) && c.expires > now)
             .collect();
         v.sort_by_key(|c| c.serial);
         v
@@ -557,6 +618,8 @@ impl Conntrack {
 
 enum ProtoVerdict {
     Accept,
+    /// Accepted, and the connection ends now (`nf_ct_kill`).
+    AcceptKill,
     Invalid,
     Drop,
     Restart,
