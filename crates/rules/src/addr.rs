@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 
 use crate::error::{Error, Result};
 use crate::netdb;
-use crate::num::strtoul_range;
+use crate::num::{push_decimal, strtoul_range};
 
 /// An address with its mask, the address already masked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -40,11 +40,19 @@ impl Ipv4Net {
 
     /// `-s` in iptables-save: `A.B.C.D/LEN` or `A.B.C.D/M.M.M.M`.
     pub fn save_text(&self) -> String {
-        let mask = match self.prefix_len() {
-            Some(len) => len.to_string(),
-            None => Ipv4Addr::from(self.mask).to_string(),
-        };
-        format!("{}/{}", Ipv4Addr::from(self.addr), mask)
+        let mut s = String::with_capacity(18);
+        self.write_save(&mut s);
+        s
+    }
+
+    /// Appends [`Ipv4Net::save_text`] to `out`.
+    pub fn write_save(&self, out: &mut String) {
+        push_dotted(out, self.addr);
+        out.push('/');
+        match self.prefix_len() {
+            Some(len) => push_decimal(out, len.into()),
+            None => push_dotted(out, self.mask),
+        }
     }
 
     /// The listing form: `anywhere` (names only), the address (or its
@@ -62,6 +70,16 @@ impl Ipv4Net {
         };
         s.push_str(&mask_suffix(self.mask));
         s
+    }
+}
+
+/// Appends the dotted-quad form of `addr`.
+pub fn push_dotted(out: &mut String, addr: u32) {
+    for (i, byte) in addr.to_be_bytes().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        push_decimal(out, byte.into());
     }
 }
 

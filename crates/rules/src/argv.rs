@@ -192,30 +192,26 @@ struct Slot {
     implicit: bool,
 }
 
-/// One step of getopt.
-enum Step {
+/// One step of getopt; the words are borrowed from the command line.
+enum Step<'a> {
     /// An option with its optional argument.
-    Opt(Owner, Option<String>),
+    Opt(Owner, Option<&'a str>),
     /// A word that is not an option (getopt code 1).
-    NonOption(String),
+    NonOption(&'a str),
     /// An unknown option (getopt `?`), with the word that held it.
-    Unknown(String),
+    Unknown(&'a str),
     /// A known option missing its argument (getopt `:`).
     MissingArg(String),
 }
 
 struct Parser<'a> {
-    args: &'a [String],
+    args: &'a [&'a str],
     /// Index of the next word (getopt's optind).
     optind: usize,
     /// Position inside a cluster of short options (`-nvL`).
     cluster: Option<(usize, usize)>,
     slots: Vec<Slot>,
     restore: bool,
-    /// The merged long-option table, rebuilt when an extension loads.
-    table: Vec<(&'static str, HasArg, Owner)>,
-    /// How many slots `table` reflects.
-    table_slots: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -230,51 +226,61 @@ impl<'a> Parser<'a> {
     fn take_arg(&mut self) -> Option<String> {
         if self.has_arg() {
             self.optind += 1;
-            Some(self.args[self.optind - 1].clone())
+            Some(self.args[self.optind - 1].to_string())
         } else {
             None
         }
     }
 
-    /// The merged option table: base options, then extensions newest first.
-    fn long_options(&mut self) -> &[(&'static str, HasArg, Owner)] {
-        if self.table.is_empty() || self.table_slots != self.slots.len() {
-            self.table = self.build_long_options();
-            self.table_slots = self.slots.len();
-        }
-        &self.table
-    }
-
-    fn build_long_options(&self) -> Vec<(&'static str, HasArg, Owner)> {
-        let mut table: Vec<(&'static str, HasArg, Owner)> = BASE_LONG
-            .iter()
-            .map(|(n, a, c)| (*n, *a, Owner::Base(*c)))
-            .collect();
-        for slot in (0..self.slots.len()).rev() {
-            for (i, def) in self.slots[slot].ext.options().iter().enumerate() {
+    /// The merged option table as getopt_long sees it: base options, then
+    /// the loaded extensions' options, newest extension first
+    /// (`xtables_merge_options`). Walked in place rather than built, as it
+    /// changes with every extension loaded.
+    fn long_options(&self) -> impl Iterator<Item = (&'static str, HasArg, Owner)> + '_ {
+        let base = BASE_LONG.iter().map(|(n, a, c)| (*n, *a, Owner::Base(*c)));
+        let exts = self.slots.iter().enumerate().rev().flat_map(|(slot, s)| {
+            s.ext.options().iter().enumerate().map(move |(i, def)| {
                 let has = match def.arg {
                     ArgKind::None => HasArg::No,
                     ArgKind::Required => HasArg::Required,
                 };
-                table.push((def.name, has, Owner::Ext { slot, opt: i }));
+                (def.name, has, Owner::Ext { slot, opt: i })
+            })
+        });
+        base.chain(exts)
+    }
+
+    /// getopt_long's lookup of `--name`: an exact match first, else a
+    /// unique abbreviation (several entries for the same option with the
+    /// same argument kind are not ambiguous).
+    fn find_long(&self, name: &str) -> Option<(HasArg, Owner)> {
+        if let Some((_, has, owner)) = self.long_options().find(|(n, _, _)| *n == name) {
+            return Some((has, owner));
+        }
+        let mut hit: Option<(HasArg, Owner)> = None;
+        for (_, has, owner) in self.long_options().filter(|(n, _, _)| n.starts_with(name)) {
+            match hit {
+                None => hit = Some((has, owner)),
+                Some(h) if h != (has, owner) => return None,
+                Some(_) => {}
             }
         }
-        table
+        hit
     }
 
     /// getopt_long's next step.
-    fn next(&mut self) -> Option<Step> {
+    fn next(&mut self) -> Option<Step<'a>> {
         if let Some((word, pos)) = self.cluster {
             return Some(self.short_step(word, pos));
         }
-        let word = self.args.get(self.optind)?.clone();
+        let word: &'a str = self.args.get(self.optind)?;
         self.optind += 1;
         if let Some(body) = word.strip_prefix("--") {
             if body.is_empty() {
                 // "--" ends option parsing; iptables then finds leftovers.
                 return None;
             }
-            return Some(self.long_step(&word, body));
+            return Some(self.long_step(word, body));
         }
         if word.len() > 1 && word.starts_with('-') {
             return Some(self.short_step(self.optind - 1, 1));
@@ -282,43 +288,23 @@ impl<'a> Parser<'a> {
         Some(Step::NonOption(word))
     }
 
-    fn long_step(&mut self, word: &str, body: &str) -> Step {
+    fn long_step(&mut self, word: &'a str, body: &'a str) -> Step<'a> {
         let (name, inline) = match body.split_once('=') {
-            Some((n, v)) => (n, Some(v.to_string())),
+            Some((n, v)) => (n, Some(v)),
             None => (body, None),
         };
-        let table = self.long_options();
-        let found = match table.iter().find(|(n, _, _)| *n == name).copied() {
-            Some(e) => Some(e),
-            None => {
-                let mut hit: Option<(&'static str, HasArg, Owner)> = None;
-                let mut ambiguous = false;
-                for e in table.iter().filter(|(n, _, _)| n.starts_with(name)) {
-                    match hit {
-                        None => hit = Some(*e),
-                        Some(h) if h.1 != e.1 || h.2 != e.2 => ambiguous = true,
-                        Some(_) => {}
-                    }
-                }
-                if ambiguous {
-                    None
-                } else {
-                    hit
-                }
-            }
-        };
-        let Some((_, has, owner)) = found else {
-            return Step::Unknown(word.to_string());
+        let Some((has, owner)) = self.find_long(name) else {
+            return Step::Unknown(word);
         };
         match has {
-            HasArg::No if inline.is_some() => Step::Unknown(word.to_string()),
+            HasArg::No if inline.is_some() => Step::Unknown(word),
             HasArg::No | HasArg::Optional => Step::Opt(owner, inline),
             HasArg::Required => match inline {
                 Some(v) => Step::Opt(owner, Some(v)),
                 None => match self.args.get(self.optind) {
                     Some(v) => {
                         self.optind += 1;
-                        Step::Opt(owner, Some(v.clone()))
+                        Step::Opt(owner, Some(v))
                     }
                     None => Step::MissingArg(word.to_string()),
                 },
@@ -326,8 +312,8 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn short_step(&mut self, word_idx: usize, pos: usize) -> Step {
-        let word = &self.args[word_idx];
+    fn short_step(&mut self, word_idx: usize, pos: usize) -> Step<'a> {
+        let word: &'a str = self.args[word_idx];
         let c = word[pos..].chars().next().unwrap_or('?');
         let rest_at = pos + c.len_utf8();
         let rest = &word[rest_at..];
@@ -336,7 +322,7 @@ impl<'a> Parser<'a> {
             if !rest.is_empty() {
                 self.cluster = Some((word_idx, rest_at));
             }
-            return Step::Unknown(word.clone());
+            return Step::Unknown(word);
         };
         match has {
             HasArg::No => {
@@ -345,15 +331,13 @@ impl<'a> Parser<'a> {
                 }
                 Step::Opt(Owner::Base(c), None)
             }
-            HasArg::Optional => {
-                Step::Opt(Owner::Base(c), (!rest.is_empty()).then(|| rest.to_string()))
-            }
+            HasArg::Optional => Step::Opt(Owner::Base(c), (!rest.is_empty()).then_some(rest)),
             HasArg::Required => {
                 if !rest.is_empty() {
-                    Step::Opt(Owner::Base(c), Some(rest.to_string()))
+                    Step::Opt(Owner::Base(c), Some(rest))
                 } else if let Some(v) = self.args.get(self.optind) {
                     self.optind += 1;
-                    Step::Opt(Owner::Base(c), Some(v.clone()))
+                    Step::Opt(Owner::Base(c), Some(v))
                 } else {
                     Step::MissingArg(format!("-{c}"))
                 }
@@ -556,7 +540,12 @@ fn scan_int(word: &str) -> Option<i32> {
 /// Parses an iptables command line (the words after the program name).
 /// `restore` is true for lines of iptables-restore, which refuse `-w`,
 /// a second `-t` and the like.
-pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invocation> {
+pub fn parse<S: AsRef<str>>(args: &[S], default_table: &str, restore: bool) -> Result<Invocation> {
+    let words: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+    parse_words(&words, default_table, restore)
+}
+
+fn parse_words(args: &[&str], default_table: &str, restore: bool) -> Result<Invocation> {
     let mut inv = Invocation {
         table: default_table.to_string(),
         ..Default::default()
@@ -567,8 +556,6 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
         cluster: None,
         slots: Vec::new(),
         restore,
-        table: Vec::new(),
-        table_slots: 0,
     };
     let mut ra = RuleArgs::default();
     let mut invert = false;
@@ -586,7 +573,7 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
                     invert = true;
                     continue;
                 }
-                return Err(Error::BadArgument(word));
+                return Err(Error::BadArgument(word.to_string()));
             }
             Step::MissingArg(word) => {
                 return Err(Error::param(format!(
@@ -624,19 +611,19 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
                     }
                     's' => {
                         ra.set_option(opt::SOURCE, invert)?;
-                        ra.src = Some((optarg.unwrap_or_default(), invert));
+                        ra.src = Some((optarg.unwrap_or_default().to_string(), invert));
                     }
                     'd' => {
                         ra.set_option(opt::DESTINATION, invert)?;
-                        ra.dst = Some((optarg.unwrap_or_default(), invert));
+                        ra.dst = Some((optarg.unwrap_or_default().to_string(), invert));
                     }
                     'g' | 'j' => {
                         ra.set_option(opt::JUMP, invert)?;
                         let name = optarg.unwrap_or_default();
-                        check_target_name(&name)?;
+                        check_target_name(name)?;
                         if c == 'g' {
                             ra.goto = true;
-                        } else if let Some(t) = ext::find_target(&name) {
+                        } else if let Some(t) = ext::find_target(name) {
                             p.slots.push(Slot {
                                 seen: vec![false; t.options().len()],
                                 ext: t,
@@ -644,7 +631,7 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
                                 implicit: false,
                             });
                         }
-                        ra.jumpto = Some(name);
+                        ra.jumpto = Some(name.to_string());
                     }
                     'i' | 'o' => {
                         let word = optarg.unwrap_or_default();
@@ -657,7 +644,7 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
                             opt::VIANAMEOUT
                         };
                         ra.set_option(bit, invert)?;
-                        let m = parse_interface(&word, invert)?;
+                        let m = parse_interface(word, invert)?;
                         if c == 'i' {
                             ra.in_iface = Some(m);
                         } else {
@@ -679,7 +666,7 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
                             return Err(Error::param("unexpected ! flag before --match"));
                         }
                         let name = optarg.unwrap_or_default();
-                        let Some(m) = ext::find_match(&name) else {
+                        let Some(m) = ext::find_match(name) else {
                             return Err(Error::param(format!(
                                 "Couldn't load match `{name}':No such file or directory\n"
                             )));
@@ -699,7 +686,7 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
                                 "The -t option cannot be used in iptables-restore.\n",
                             ));
                         }
-                        inv.table = optarg.unwrap_or_default();
+                        inv.table = optarg.unwrap_or_default().to_string();
                         table_set = true;
                     }
                     'x' => {
@@ -714,7 +701,7 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
                         if p.restore {
                             return Err(Error::param("You cannot use `-w' from iptables-restore"));
                         }
-                        let word = optarg.or_else(|| p.take_arg());
+                        let word = optarg.map(str::to_string).or_else(|| p.take_arg());
                         inv.wait = Some(match word {
                             Some(w) => scan_int(&w)
                                 .ok_or_else(|| Error::param("wait seconds not numeric"))?,
@@ -725,7 +712,9 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
                         if p.restore {
                             return Err(Error::param("You cannot use `-W' from iptables-restore"));
                         }
-                        let _ = optarg.or_else(|| p.take_arg());
+                        if optarg.is_none() {
+                            p.take_arg();
+                        }
                         wait_interval_set = true;
                     }
                     '0' => {
@@ -737,15 +726,22 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
                         ra.set_option(opt::COUNTERS, invert)?;
                         let pcnt = optarg.unwrap_or_default();
                         let (pcnt, bcnt) = match pcnt.get(1..).and_then(|r| r.find(',')) {
-                            Some(i) => (pcnt[..=i].to_string(), Some(pcnt[i + 2..].to_string())),
-                            None => (pcnt.clone(), None),
+                            Some(i) => (&pcnt[..=i], Some(&pcnt[i + 2..])),
+                            None => (pcnt, None),
                         };
-                        let bcnt = bcnt
-                            .or_else(|| p.take_arg())
-                            .ok_or_else(|| Error::param("-c requires packet and byte counter"))?;
-                        let packets = scan_u64(&pcnt)
+                        let bcnt = match bcnt {
+                            Some(b) => b,
+                            None if p.has_arg() => {
+                                p.optind += 1;
+                                p.args[p.optind - 1]
+                            }
+                            None => {
+                                return Err(Error::param("-c requires packet and byte counter"))
+                            }
+                        };
+                        let packets = scan_u64(pcnt)
                             .ok_or_else(|| Error::param("-c packet counter not numeric"))?;
-                        let bytes = scan_u64(&bcnt)
+                        let bytes = scan_u64(bcnt)
                             .ok_or_else(|| Error::param("-c byte counter not numeric"))?;
                         inv.counters = Some(Counters { packets, bytes });
                     }
@@ -852,13 +848,26 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
             counters: inv.counters.unwrap_or_default(),
             ..Rule::default()
         };
-        for s in &sources {
-            for d in &dests {
-                let mut r = template.clone();
-                r.src = *s;
-                r.dst = *d;
-                inv.rules.push(r);
-            }
+        // One rule per source × destination; the last one takes the
+        // template itself (usually the only one: no clone).
+        let count = sources.len() * dests.len();
+        inv.rules.reserve_exact(count);
+        let pairs = sources
+            .iter()
+            .flat_map(|s| dests.iter().map(move |d| (*s, *d)));
+        for (s, d) in pairs.take(count.saturating_sub(1)) {
+            inv.rules.push(Rule {
+                src: s,
+                dst: d,
+                ..template.clone()
+            });
+        }
+        if let (Some(s), Some(d)) = (sources.last(), dests.last()) {
+            inv.rules.push(Rule {
+                src: *s,
+                dst: *d,
+                ..template
+            });
         }
     }
     Ok(inv)
@@ -923,7 +932,7 @@ fn call_extension(
     p: &mut Parser<'_>,
     slot: usize,
     opt_idx: usize,
-    value: Option<String>,
+    value: Option<&str>,
     invert: bool,
     ctx: RuleCtx,
 ) -> Result<()> {
@@ -945,12 +954,12 @@ fn call_extension(
             return None;
         }
         *optind += 1;
-        Some(w.clone())
+        Some(w.to_string())
     };
     let mut call = OptCall {
         name: def.name,
         invert,
-        value,
+        value: value.map(str::to_string),
         ctx,
         extra: &mut extra,
     };
@@ -961,9 +970,10 @@ fn parse_command(
     p: &mut Parser<'_>,
     inv: &mut Invocation,
     c: char,
-    optarg: Option<String>,
+    optarg: Option<&str>,
     invert: bool,
 ) -> Result<()> {
+    let optarg = optarg.map(str::to_string);
     match c {
         'A' => {
             add_command(&mut inv.command, cmd::APPEND, cmd::NONE, invert)?;

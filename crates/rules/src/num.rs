@@ -66,6 +66,24 @@ pub fn strtoul_base(s: &str, base: u32) -> Option<u64> {
     })
 }
 
+/// Appends `n` in decimal, without going through `fmt` (the savers write
+/// one number per rule item).
+pub fn push_decimal(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &b in &buf[i..] {
+        out.push(char::from(b));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +104,14 @@ mod tests {
             strtoul_range("99999999999999999999999", 0, u64::MAX - 1),
             None
         );
+    }
+
+    #[test]
+    fn push_decimal_writes_plain_digits() {
+        for n in [0u64, 7, 10, 65535, u64::MAX] {
+            let mut s = String::from("x");
+            super::push_decimal(&mut s, n);
+            assert_eq!(s, format!("x{n}"));
+        }
     }
 }
