@@ -133,7 +133,7 @@ pub fn parse_numeric_addr(text: &str, is_mask: bool) -> Option<u32> {
             *byte = strtoul_range(rest, 0, 255)? as u8;
             break;
         }
-        match rest.find('.') {
+        match rest.bytes().position(|b| b == b'.') {
             Some(dot) => {
                 *byte = strtoul_range(&rest[..dot], 0, 255)? as u8;
                 rest = &rest[dot + 1..];
@@ -164,13 +164,18 @@ pub fn parse_mask(text: Option<&str>) -> Result<u32> {
     }
 }
 
-/// Resolves one host part: a numeric address or an `/etc/hosts` name.
-fn parse_host(text: &str) -> Result<Vec<u32>> {
+/// Resolves one host part, a numeric address or an `/etc/hosts` name,
+/// into `out` with `mask`.
+fn parse_host(text: &str, mask: u32, out: &mut Vec<Ipv4Net>) -> Result<()> {
     if let Some(a) = parse_numeric_addr(text, false) {
-        return Ok(vec![a]);
+        out.push(Ipv4Net::new(a, mask));
+        return Ok(());
     }
     match netdb::host_addresses(text) {
-        Some(list) if !list.is_empty() => Ok(list.iter().map(|a| u32::from(*a)).collect()),
+        Some(list) if !list.is_empty() => {
+            out.extend(list.iter().map(|a| Ipv4Net::new(u32::from(*a), mask)));
+            Ok(())
+        }
         _ => Err(Error::param(format!("host/network `{text}' not found"))),
     }
 }
@@ -185,12 +190,11 @@ pub fn parse_multiple(spec: &str) -> Result<Vec<Ipv4Net>> {
         };
         let mask = parse_mask(mask)?;
         // "any" address for a zero mask, as iptables does.
-        let hosts = if mask == 0 && host.is_empty() {
-            vec![0]
+        if mask == 0 && host.is_empty() {
+            out.push(Ipv4Net::new(0, mask));
         } else {
-            parse_host(host)?
-        };
-        out.extend(hosts.into_iter().map(|a| Ipv4Net::new(a, mask)));
+            parse_host(host, mask, &mut out)?;
+        }
     }
     Ok(out)
 }

@@ -3,6 +3,8 @@
 //! in which every loaded extension adds its options, commands that may not
 //! be combined, `!` before an option, implicit protocol matches.
 
+use std::borrow::Cow;
+
 use crate::addr::{self, Ipv4Net};
 use crate::error::{Error, Result};
 use crate::ext::{self, ArgKind, Extension, OptCall, RuleCtx};
@@ -168,17 +170,12 @@ const BASE_LONG: &[(&str, HasArg, char)] = &[
 
 /// IPT_OPTSTRING: short options and their argument kind.
 fn short_option(c: char) -> Option<HasArg> {
-    const REQUIRED: &str = "ACDEIMNPRcdijopstgm";
-    const OPTIONAL: &str = "FLXZSWhw";
-    const NONE: &str = "V46bfnvx";
-    if REQUIRED.contains(c) {
-        Some(HasArg::Required)
-    } else if OPTIONAL.contains(c) {
-        Some(HasArg::Optional)
-    } else if NONE.contains(c) {
-        Some(HasArg::No)
-    } else {
-        None
+    match c {
+        'A' | 'C' | 'D' | 'E' | 'I' | 'M' | 'N' | 'P' | 'R' | 'c' | 'd' | 'i' | 'j' | 'o' | 'p'
+        | 's' | 't' | 'g' | 'm' => Some(HasArg::Required),
+        'F' | 'L' | 'X' | 'Z' | 'S' | 'W' | 'h' | 'w' => Some(HasArg::Optional),
+        'V' | '4' | '6' | 'b' | 'f' | 'n' | 'v' | 'x' => Some(HasArg::No),
+        _ => None,
     }
 }
 
@@ -187,9 +184,38 @@ struct Slot {
     ext: Box<dyn Extension>,
     is_target: bool,
     /// Options already given (for the "only once" rule).
-    seen: Vec<bool>,
+    seen: Seen,
     /// Loaded implicitly for `-p` (`cs->proto_used`).
     implicit: bool,
+}
+
+/// Which options of a loaded extension were given: a bit each, the
+/// first 64 without allocating.
+#[derive(Default)]
+struct Seen {
+    bits: u64,
+    more: Vec<bool>,
+}
+
+impl Seen {
+    fn get(&self, i: usize) -> bool {
+        match i.checked_sub(64) {
+            None => self.bits & (1 << i) != 0,
+            Some(j) => self.more.get(j).copied().unwrap_or(false),
+        }
+    }
+
+    fn set(&mut self, i: usize) {
+        match i.checked_sub(64) {
+            None => self.bits |= 1 << i,
+            Some(j) => {
+                if self.more.len() <= j {
+                    self.more.resize(j + 1, false);
+                }
+                self.more[j] = true;
+            }
+        }
+    }
 }
 
 /// One step of getopt; the words are borrowed from the command line.
@@ -348,21 +374,21 @@ impl<'a> Parser<'a> {
 
 /// State of the rule being parsed (xtables_args).
 #[derive(Default)]
-struct RuleArgs {
+struct RuleArgs<'a> {
     options: u32,
-    src: Option<(String, bool)>,
-    dst: Option<(String, bool)>,
+    src: Option<(&'a str, bool)>,
+    dst: Option<(&'a str, bool)>,
     proto: u8,
     proto_invert: bool,
-    protocol_word: Option<String>,
+    protocol_word: Option<Cow<'a, str>>,
     in_iface: Option<IfaceMatch>,
     out_iface: Option<IfaceMatch>,
     fragment: Option<bool>,
-    jumpto: Option<String>,
+    jumpto: Option<&'a str>,
     goto: bool,
 }
 
-impl RuleArgs {
+impl RuleArgs<'_> {
     fn set_option(&mut self, bit: u32, invert: bool) -> Result<()> {
         let idx = bit.trailing_zeros() as usize;
         if self.options & bit != 0 {
@@ -518,11 +544,14 @@ pub fn proto_to_name(proto: u8, nolookup: bool) -> Option<&'static str> {
 /// `sscanf("%llu")` as iptables reads counters: leading digits.
 fn scan_u64(word: &str) -> Option<u64> {
     let t = word.trim_start();
-    let digits: String = t.chars().take_while(|c| c.is_ascii_digit()).collect();
-    if digits.is_empty() {
+    let end = t
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(t.len());
+    if end == 0 {
         return None;
     }
-    Some(digits.parse::<u64>().unwrap_or(u64::MAX))
+    Some(t[..end].parse::<u64>().unwrap_or(u64::MAX))
 }
 
 /// `sscanf("%i")` for `-w`.
@@ -545,7 +574,8 @@ pub fn parse<S: AsRef<str>>(args: &[S], default_table: &str, restore: bool) -> R
     parse_words(&words, default_table, restore)
 }
 
-fn parse_words(args: &[&str], default_table: &str, restore: bool) -> Result<Invocation> {
+/// [`parse`] on borrowed words.
+pub fn parse_words(args: &[&str], default_table: &str, restore: bool) -> Result<Invocation> {
     let mut inv = Invocation {
         table: default_table.to_string(),
         ..Default::default()
@@ -601,7 +631,12 @@ fn parse_words(args: &[&str], default_table: &str, restore: bool) -> Result<Invo
                     'h' => inv.help = true,
                     'p' => {
                         ra.set_option(opt::PROTOCOL, invert)?;
-                        let word = optarg.unwrap_or_default().to_ascii_lowercase();
+                        let word = optarg.unwrap_or_default();
+                        let word = if word.bytes().any(|b| b.is_ascii_uppercase()) {
+                            Cow::Owned(word.to_ascii_lowercase())
+                        } else {
+                            Cow::Borrowed(word)
+                        };
                         ra.proto = parse_protocol(&word)?;
                         ra.proto_invert = invert;
                         if ra.proto == 0 && invert {
@@ -611,11 +646,11 @@ fn parse_words(args: &[&str], default_table: &str, restore: bool) -> Result<Invo
                     }
                     's' => {
                         ra.set_option(opt::SOURCE, invert)?;
-                        ra.src = Some((optarg.unwrap_or_default().to_string(), invert));
+                        ra.src = Some((optarg.unwrap_or_default(), invert));
                     }
                     'd' => {
                         ra.set_option(opt::DESTINATION, invert)?;
-                        ra.dst = Some((optarg.unwrap_or_default().to_string(), invert));
+                        ra.dst = Some((optarg.unwrap_or_default(), invert));
                     }
                     'g' | 'j' => {
                         ra.set_option(opt::JUMP, invert)?;
@@ -625,13 +660,13 @@ fn parse_words(args: &[&str], default_table: &str, restore: bool) -> Result<Invo
                             ra.goto = true;
                         } else if let Some(t) = ext::find_target(name) {
                             p.slots.push(Slot {
-                                seen: vec![false; t.options().len()],
+                                seen: Seen::default(),
                                 ext: t,
                                 is_target: true,
                                 implicit: false,
                             });
                         }
-                        ra.jumpto = Some(name.to_string());
+                        ra.jumpto = Some(name);
                     }
                     'i' | 'o' => {
                         let word = optarg.unwrap_or_default();
@@ -686,7 +721,10 @@ fn parse_words(args: &[&str], default_table: &str, restore: bool) -> Result<Invo
                                 "The -t option cannot be used in iptables-restore.\n",
                             ));
                         }
-                        inv.table = optarg.unwrap_or_default().to_string();
+                        let name = optarg.unwrap_or_default();
+                        if inv.table != name {
+                            inv.table = name.to_string();
+                        }
                         table_set = true;
                     }
                     'x' => {
@@ -756,9 +794,7 @@ fn parse_words(args: &[&str], default_table: &str, restore: bool) -> Result<Invo
         invert = false;
     }
 
-    if inv.table == "nat"
-        && (inv.policy.as_deref() == Some("DROP") || ra.jumpto.as_deref() == Some("DROP"))
-    {
+    if inv.table == "nat" && (inv.policy.as_deref() == Some("DROP") || ra.jumpto == Some("DROP")) {
         return Err(Error::param(
             "\nThe \"nat\" table is not intended for filtering, the use of DROP is therefore inhibited.\n\n",
         ));
@@ -786,14 +822,19 @@ fn parse_words(args: &[&str], default_table: &str, restore: bool) -> Result<Invo
     }
 
     let rule_command = cmd::APPEND | cmd::DELETE | cmd::CHECK | cmd::INSERT | cmd::REPLACE;
-    let mut sources = vec![Ipv4Net::ANY];
-    let mut dests = vec![Ipv4Net::ANY];
+    let any = [Ipv4Net::ANY];
+    let parsed_src;
+    let parsed_dst;
+    let mut sources: &[Ipv4Net] = &any;
+    let mut dests: &[Ipv4Net] = &any;
     if inv.command & rule_command != 0 {
-        if let Some((s, _)) = &ra.src {
-            sources = addr::parse_multiple(s)?;
+        if let Some((s, _)) = ra.src {
+            parsed_src = addr::parse_multiple(s)?;
+            sources = &parsed_src;
         }
-        if let Some((d, _)) = &ra.dst {
-            dests = addr::parse_multiple(d)?;
+        if let Some((d, _)) = ra.dst {
+            parsed_dst = addr::parse_multiple(d)?;
+            dests = &parsed_dst;
         }
     }
     if inv.command == cmd::REPLACE && (sources.len() != 1 || dests.len() != 1) {
@@ -823,7 +864,7 @@ fn parse_words(args: &[&str], default_table: &str, restore: bool) -> Result<Invo
 
     if inv.command & rule_command != 0 {
         let (matches, target_ext) = split_slots(p.slots);
-        let target = match (ra.jumpto.as_deref(), target_ext) {
+        let target = match (ra.jumpto, target_ext) {
             (_, Some(t)) => Target::Ext(t),
             (None, None) => Target::None,
             (Some(name), None) if ra.goto => Target::Goto(name.to_string()),
@@ -838,8 +879,8 @@ fn parse_words(args: &[&str], default_table: &str, restore: bool) -> Result<Invo
         let template = Rule {
             src_invert: ra.src.as_ref().is_some_and(|s| s.1),
             dst_invert: ra.dst.as_ref().is_some_and(|d| d.1),
-            in_iface: ra.in_iface.clone(),
-            out_iface: ra.out_iface.clone(),
+            in_iface: ra.in_iface,
+            out_iface: ra.out_iface,
             proto: ra.proto,
             proto_invert: ra.proto_invert,
             fragment: ra.fragment,
@@ -892,7 +933,7 @@ fn split_slots(slots: Vec<Slot>) -> SplitSlots {
 /// Loads a match: slots keep load order, and option lookup walks them
 /// newest first (see `build_long_options`).
 fn insert_match(p: &mut Parser<'_>, m: Box<dyn Extension>, implicit: bool) {
-    let seen = vec![false; m.options().len()];
+    let seen = Seen::default();
     p.slots.push(Slot {
         seen,
         ext: m,
@@ -909,17 +950,17 @@ fn try_load_proto(p: &mut Parser<'_>, ra: &RuleArgs, proto_used: &mut bool) -> R
     };
     let name = match strtoul_range(word, 0, 255) {
         Some(n) => match proto_to_name(n as u8, false) {
-            Some(name) => name.to_string(),
+            Some(name) => name,
             None => return Ok(false),
         },
-        None => word.clone(),
+        None => word,
     };
     let loaded = p.slots.iter().any(|s| !s.is_target && s.ext.name() == name);
     let loaded_implicitly = p.slots.iter().any(|s| s.implicit);
     if loaded && (*proto_used || loaded_implicitly) {
         return Ok(false);
     }
-    let Some(m) = ext::find_match(&name) else {
+    let Some(m) = ext::find_match(name) else {
         return Ok(false);
     };
     *proto_used = true;
@@ -939,13 +980,13 @@ fn call_extension(
     let def = p.slots[slot].ext.options()[opt_idx];
     let ext_name = p.slots[slot].ext.name();
     // xtables_option_parse checks repeats before inversion.
-    if !def.multi && p.slots[slot].seen[opt_idx] {
+    if !def.multi && p.slots[slot].seen.get(opt_idx) {
         return Err(ext::only_once(ext_name, def.name));
     }
     if invert && !def.invert {
         return Err(ext::cannot_invert(ext_name, def.name));
     }
-    p.slots[slot].seen[opt_idx] = true;
+    p.slots[slot].seen.set(opt_idx);
     let args = p.args;
     let optind = &mut p.optind;
     let mut extra = || {
@@ -1066,15 +1107,22 @@ fn parse_command(
 /// xshared.c `generic_opt_check`: an option is legal if any given
 /// command allows it.
 fn generic_opt_check(command: u32, options: u32) -> Result<()> {
-    for (i, letter) in opt::LETTERS.iter().enumerate() {
-        if options & (1 << i) == 0 {
+    let set_bits = |mut bits: u32| {
+        std::iter::from_fn(move || {
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits.checked_sub(1)?;
+            Some(i)
+        })
+    };
+    for i in set_bits(options) {
+        let Some(letter) = opt::LETTERS.get(i) else {
             continue;
-        }
+        };
         let mut legal = 0i8;
-        for (j, row) in COMMANDS_V_OPTIONS.iter().enumerate() {
-            if command & (1 << j) == 0 {
+        for j in set_bits(command) {
+            let Some(row) = COMMANDS_V_OPTIONS.get(j) else {
                 continue;
-            }
+            };
             if row[i] != b'x' {
                 legal = 1;
             } else if legal == 0 {

@@ -147,11 +147,8 @@ fn apply_rules(table: &mut Table, inv: &Invocation, owned: Option<Vec<Rule>>) ->
                 cmd::INSERT => KernelOp::RuleInsert,
                 _ => KernelOp::RuleReplace,
             };
-            let len = table
-                .chain(chain_name)
-                .ok_or_else(Error::no_such_chain)?
-                .rules
-                .len();
+            let chain = table.chain(chain_name).ok_or_else(Error::no_such_chain)?;
+            let len = chain.rules.len();
             let mut index = match c {
                 cmd::APPEND => len,
                 cmd::INSERT => {
@@ -172,12 +169,8 @@ fn apply_rules(table: &mut Table, inv: &Invocation, owned: Option<Vec<Rule>>) ->
                     n - 1
                 }
             };
-            {
-                let chain = table.chain(chain_name).ok_or_else(Error::no_such_chain)?;
-                for rule in rules {
-                    validate::check_rule(table, chain, rule)
-                        .map_err(|e| kernel(op, e, chain_name))?;
-                }
+            for rule in rules {
+                validate::check_rule(table, chain, rule).map_err(|e| kernel(op, e, chain_name))?;
             }
             let chain = table
                 .chain_mut(chain_name)

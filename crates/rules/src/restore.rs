@@ -4,8 +4,6 @@
 //! everything succeeded, so a failing table is left as it was while tables
 //! committed earlier in the file stay committed, as with Linux.
 
-use std::borrow::Cow;
-
 use crate::argv::{self, check_chain_name, cmd, Invocation};
 use crate::error::{Errno, Error, KernelError, KernelOp};
 use crate::model::{Counters, Policy, Ruleset, Table, TableId};
@@ -134,10 +132,12 @@ struct Transaction<'a> {
 /// split at blanks, double quotes group, and inside quotes a backslash
 /// escapes the next character. A closing quote ends the word.
 pub fn tokenize(line: &str) -> Result<Vec<String>, Error> {
-    Ok(tokenize_borrowed(line)?
-        .into_iter()
-        .map(Cow::into_owned)
-        .collect())
+    if line.contains('"') {
+        return tokenize_quoted(line);
+    }
+    let mut words = Vec::new();
+    split_plain(line, &mut words)?;
+    Ok(words.into_iter().map(str::to_string).collect())
 }
 
 /// xt_param_buf holds 1024 bytes.
@@ -149,32 +149,35 @@ fn too_many_words(count: usize) -> bool {
     count + 4 >= 255
 }
 
-/// [`tokenize`] without copying: a line without quotes (every line
-/// iptables-save writes unless a comment or prefix needs quoting) is cut
-/// into borrowed words.
-pub fn tokenize_borrowed(line: &str) -> Result<Vec<Cow<'_, str>>, Error> {
-    if line.contains('"') {
-        return tokenize_quoted(line).map(|w| w.into_iter().map(Cow::Owned).collect());
-    }
-    let mut words = Vec::new();
-    let mut rest = line;
-    loop {
-        rest = rest.trim_start_matches([' ', '\t', '\n']);
-        if rest.is_empty() {
-            break;
+/// [`tokenize`] for a line without quotes (every line iptables-save
+/// writes unless a comment or log prefix needs quoting): the words are
+/// appended to `words` as slices of the line, nothing is copied.
+fn split_plain<'a>(line: &'a str, words: &mut Vec<&'a str>) -> Result<(), Error> {
+    let bytes = line.as_bytes();
+    let blank = |b: u8| matches!(b, b' ' | b'\t' | b'\n');
+    let mut count = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if blank(bytes[i]) {
+            i += 1;
+            continue;
         }
-        let end = rest.find([' ', '\t', '\n']).unwrap_or(rest.len());
-        let word = &rest[..end];
+        let start = i;
+        while i < bytes.len() && !blank(bytes[i]) {
+            i += 1;
+        }
+        // Blanks are ASCII, so both ends are character boundaries.
+        let word = &line[start..i];
         if word.len() >= MAX_PARAM_LEN {
             return Err(Error::param("Parameter too long!"));
         }
-        words.push(Cow::Borrowed(word));
-        rest = &rest[end..];
-        if !rest.is_empty() && too_many_words(words.len()) {
+        words.push(word);
+        count += 1;
+        if i < bytes.len() && too_many_words(count) {
             return Err(Error::param("Parser cannot handle more arguments"));
         }
     }
-    Ok(words)
+    Ok(())
 }
 
 /// The general tokenizer, character by character.
@@ -281,17 +284,19 @@ fn parse_command_line(
         error,
     };
     let (ctrs, rest) = split_rule_counters(line, lineno).map_err(param)?;
-    let mut words: Vec<Cow<'_, str>> = Vec::with_capacity(24);
-    words.extend([Cow::Borrowed("-t"), Cow::Borrowed(id.name())]);
+    let mut words: Vec<&str> = Vec::with_capacity(32);
+    words.extend(["-t", id.name()]);
     if let (true, Some((p, b))) = (opts.counters, ctrs) {
-        words.extend([
-            Cow::Borrowed("--set-counters"),
-            Cow::Borrowed(p),
-            Cow::Borrowed(b),
-        ]);
+        words.extend(["--set-counters", p, b]);
     }
-    words.extend(tokenize_borrowed(rest).map_err(param)?);
-    let inv = argv::parse(&words, id.name(), true).map_err(param)?;
+    let quoted;
+    if rest.contains('"') {
+        quoted = tokenize_quoted(rest).map_err(param)?;
+        words.extend(quoted.iter().map(String::as_str));
+    } else {
+        split_plain(rest, &mut words).map_err(param)?;
+    }
+    let inv = argv::parse_words(&words, id.name(), true).map_err(param)?;
     if inv.version || inv.help {
         return Ok(None);
     }
@@ -306,6 +311,19 @@ pub fn restore(
     rs: &mut Ruleset,
     input: &str,
     opts: RestoreOptions,
+) -> Result<RestoreOutput, RestoreError> {
+    restore_counting(rs, input, opts, &mut 0)
+}
+
+/// [`restore`], counting in `committed` the tables it put in place (or
+/// deleted), which stay in place when a later table fails: whoever keeps
+/// the ruleset somewhere learns whether it needs writing back without
+/// comparing copies.
+pub fn restore_counting(
+    rs: &mut Ruleset,
+    input: &str,
+    opts: RestoreOptions,
+    committed: &mut usize,
 ) -> Result<RestoreOutput, RestoreError> {
     let mut out = RestoreOutput::default();
     let mut current: Option<Transaction<'_>> = None;
@@ -326,7 +344,9 @@ pub fn restore(
             let Some(tx) = current.take() else {
                 continue;
             };
-            commit_table(rs, tx, opts, lineno, &mut out)?;
+            if commit_table(rs, tx, opts, lineno, &mut out)? {
+                *committed += 1;
+            }
         } else if line.starts_with('*') && !in_table {
             let name = line[1..].split([' ', '\t']).find(|w| !w.is_empty());
             let Some(name) = name else {
@@ -459,16 +479,17 @@ fn run_command<'a>(tx: &mut Transaction<'a>, inv: Invocation, lineno: usize, lin
 }
 
 /// COMMIT: reports a failure of the transaction, else validates the table
-/// as the kernel does and puts it in place.
+/// as the kernel does and puts it in place. `Ok(false)` when the table
+/// was only checked (--test, or left out by --table).
 fn commit_table(
     rs: &mut Ruleset,
     tx: Transaction<'_>,
     opts: RestoreOptions,
     commit_line: usize,
     out: &mut RestoreOutput,
-) -> Result<(), RestoreError> {
+) -> Result<bool, RestoreError> {
     if !tx.live {
-        return Ok(());
+        return Ok(false);
     }
     match tx.failed {
         Some(Deferred::Error(e)) => return Err(e),
@@ -496,7 +517,7 @@ fn commit_table(
         Some(t) => rs.set_table(t),
         None => rs.remove_table(tx.id),
     }
-    Ok(())
+    Ok(true)
 }
 
 /// A `:CHAIN POLICY [p:b]` line: sets a built-in chain's policy and
