@@ -483,7 +483,12 @@ impl Engine {
         if let Some(e) =
             reply::icmp_error(now, &self.topo, &mut self.env, pkt, meta, ty, code, info)
         {
-            self.send_local(now, e, PacketMeta::default(), out);
+            // icmp_glue_bits: nf_ct_attach for error types.
+            let answer = PacketMeta {
+                ct: meta.ct.attached_to_answer(),
+                ..PacketMeta::default()
+            };
+            self.send_local(now, e, answer, out);
         }
     }
 

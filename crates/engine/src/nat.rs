@@ -120,6 +120,12 @@ fn key_in_range(t: &Tuple, m: Manip, r: &Range) -> bool {
     }
 }
 
+/// `in_range`: would `t`, as the source side of a mapping, satisfy the
+/// range (its address, and its port or ICMP id when ports are given)?
+fn src_in_range(t: &Tuple, r: &Range) -> bool {
+    r.addrs.is_none_or(|(lo, hi)| lo <= t.src && t.src <= hi) && key_in_range(t, Manip::Src, r)
+}
+
 /// Chooses the binding for a new connection and records it
 /// (`nf_nat_setup_info`).
 pub fn setup(ct: &mut Conntrack, now: Time, rng: &mut Rng, id: ConnId, range: &Range, m: Manip) {
@@ -137,6 +143,10 @@ pub fn setup(ct: &mut Conntrack, now: Time, rng: &mut Rng, id: ConnId, range: &R
         if let Some(c) = ct.get_mut(id) {
             c.status |= nat_bit(m);
         }
+    }
+    if m == Manip::Src {
+        // Every source binding, null ones too, joins nf_nat_bysource.
+        ct.bysource_add(id);
     }
     if let Some(c) = ct.get_mut(id) {
         c.status |= done_bit(m);
@@ -170,13 +180,18 @@ fn unique_tuple(
     range: &Range,
     m: Manip,
 ) -> Tuple {
-    // 1) A source mapping keeps the tuple when it is in range and free.
+    // 1) A source mapping keeps the tuple when it is in range and free;
+    //    otherwise it reuses the binding of another connection from the
+    //    same source if that one fits (find_appropriate_src).
     if m == Manip::Src && !range.random_all() {
-        let addr_ok = range
-            .addrs
-            .is_none_or(|(lo, hi)| lo <= curr.src && curr.src <= hi);
-        if addr_ok && key_in_range(curr, m, range) && !used(ct, now, curr, id) {
-            return *curr;
+        if src_in_range(curr, range) {
+            if !used(ct, now, curr, id) {
+                return *curr;
+            }
+        } else if let Some(t) = ct.find_source_mapping(now, curr, |t| src_in_range(t, range)) {
+            if !used(ct, now, &t, id) {
+                return t;
+            }
         }
     }
     // 2) The address: the only one, or a hash-chosen one of the range.
