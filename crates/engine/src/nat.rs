@@ -10,6 +10,9 @@ use crate::wire::checksum;
 use crate::wire::ipv4::{Ipv4Read, Ipv4Write, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 use crate::wire::transport;
 
+/// ICMP_REDIRECT (include/uapi/linux/icmp.h).
+const ICMP_REDIRECT: u8 = 5;
+
 /// Source or destination rewriting (`enum nf_nat_manip_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Manip {
@@ -392,6 +395,16 @@ pub fn icmp_reply_translation(
     let hl = pkt.header_len();
     if pkt.len() < hl + 8 + 20 || !transport::l4_checksum_ok(pkt) {
         return false;
+    }
+    // nf_nat_icmp_reply_translation: a redirect passes only for a
+    // connection with both
+    // bindings set up and neither of them NAT.
+    if pkt[hl] == ICMP_REDIRECT {
+        let done = status::SRC_NAT_DONE | status::DST_NAT_DONE;
+        let nat = status::SRC_NAT | status::DST_NAT;
+        if c.status & done != done || c.status & nat != 0 {
+            return false;
+        }
     }
     let dir = info.dir();
     let mut bit = nat_bit(m);
