@@ -265,10 +265,11 @@ fn unique_key(
             }
         }
     };
-    let mut off: u32 = if let Some(base) = range.base {
-        u32::from(key.wrapping_sub(base))
+    // `u16 off` in the kernel: it wraps at 65536 as it advances.
+    let mut off: u16 = if let Some(base) = range.base {
+        key.wrapping_sub(base)
     } else if range.random_all() || m != Manip::Dst {
-        rng.next_u32() & 0xffff
+        rng.next_u32() as u16
     } else {
         0
     };
@@ -276,7 +277,7 @@ fn unique_key(
     let mut attempts = size.min(128);
     loop {
         for _ in 0..attempts {
-            let k = (min + off % size) as u16;
+            let k = (min + u32::from(off) % size) as u16;
             let (addr, _) = side(t, m);
             set_side(t, m, addr, Some(k));
             if !used(ct, now, t, id) {
@@ -290,7 +291,7 @@ fn unique_key(
             return;
         }
         attempts /= 2;
-        off = rng.next_u32() & 0xffff;
+        off = rng.next_u32() as u16;
     }
 }
 
