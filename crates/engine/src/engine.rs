@@ -60,6 +60,9 @@ pub enum SendError {
     Eperm,
     /// No route to the destination.
     Enetunreach,
+    /// A route that may not be used, e.g. a loopback source out of
+    /// another device (__mkroute_output).
+    Einval,
 }
 
 impl SendError {
@@ -67,6 +70,7 @@ impl SendError {
         match self {
             SendError::Eperm => "EPERM",
             SendError::Enetunreach => "ENETUNREACH",
+            SendError::Einval => "EINVAL",
         }
     }
 }
@@ -100,6 +104,9 @@ pub struct Engine {
     ct: Conntrack,
     env: Env,
     loopback_budget: usize,
+    /// The errno of an NF_DROP_ERR in OUTPUT (the nat hook's failed
+    /// reroute), for the sender; a plain drop is EPERM.
+    hook_errno: Option<SendError>,
 }
 
 impl Engine {
@@ -115,6 +122,7 @@ impl Engine {
             ct: Conntrack::new(seed),
             env: Env::new(seed),
             loopback_budget: 0,
+            hook_errno: None,
         }
     }
 
@@ -330,9 +338,10 @@ impl Engine {
         };
         meta.out_iface = Some(dev);
         let before = (pkt.src(), pkt.dst(), meta.mark);
+        self.hook_errno = None;
         if self.run_hook(now, Hook::Output, &mut pkt, &mut meta, out) != Verdict::Accept {
             self.dropped(meta);
-            return Sent::Failed(SendError::Eperm);
+            return Sent::Failed(self.hook_errno.take().unwrap_or(SendError::Eperm));
         }
         // ip_route_me_harder after mangle/nat changed the addresses or mark.
         if before != (pkt.src(), pkt.dst(), meta.mark) {
@@ -602,10 +611,56 @@ impl Engine {
         }
     }
 
+    /// The nat table's hook function: `nf_nat_ipv4_fn`, and at OUTPUT
+    /// `nf_nat_ipv4_local_fn`, which routes a packet whose destination
+    /// the binding changes again at once (ip_route_me_harder): a failure
+    /// drops it with the route's error (NF_DROP_ERR) before the tables
+    /// after nat. The device those tables see as the output device stays
+    /// the hook's (`state->out`); the new route applies after OUTPUT.
+    fn nat_hook(
+        &mut self,
+        now: Time,
+        hook: Hook,
+        table: &crate::program::TableProg,
+        pkt: &mut Vec<u8>,
+        meta: &mut PacketMeta,
+        out: &mut Outputs,
+    ) -> Verdict {
+        let v = self.nat_fn(now, hook, table, pkt, meta, out);
+        if hook != Hook::Output || v != Verdict::Accept {
+            return v;
+        }
+        let CtRef::Conn(id, info) = meta.ct else {
+            return v;
+        };
+        let d = info.dir();
+        let rerouted = self
+            .ct
+            .get(id)
+            .is_some_and(|c| c.tuples[d.index()].dst != c.tuples[d.other().index()].src);
+        if rerouted {
+            let err = match self.topo.route(pkt.dst()) {
+                // __mkroute_output (route_localnet off).
+                RouteDecision::Forward { dev, .. }
+                    if topology::is_loopback(pkt.src()) && dev != LOOPBACK =>
+                {
+                    Some(SendError::Einval)
+                }
+                RouteDecision::Unreachable => Some(SendError::Enetunreach),
+                _ => None,
+            };
+            if let Some(e) = err {
+                self.hook_errno = Some(e);
+                return Verdict::Drop;
+            }
+        }
+        v
+    }
+
     /// `nf_nat_ipv4_fn` / `nf_nat_inet_fn`: the nat table runs for a
     /// connection's first packet only; every packet of a NATed connection
     /// is rewritten from its binding.
-    fn nat_hook(
+    fn nat_fn(
         &mut self,
         now: Time,
         hook: Hook,
