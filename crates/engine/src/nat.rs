@@ -398,8 +398,7 @@ pub fn icmp_reply_translation(
         return false;
     }
     // nf_nat_icmp_reply_translation: a redirect passes only for a
-    // connection with both
-    // bindings set up and neither of them NAT.
+    // connection with both bindings set up and neither of them NAT.
     if pkt[hl] == ICMP_REDIRECT {
         let done = status::SRC_NAT_DONE | status::DST_NAT_DONE;
         let nat = status::SRC_NAT | status::DST_NAT;
