@@ -22,6 +22,7 @@ use crate::meta::{PacketMeta, RouteKind};
 use crate::nat;
 use crate::program::{tables_at, CompileError, Program};
 use crate::reply;
+use crate::slot::RulesetSlot;
 use crate::time::Time;
 use crate::topology::{self, IfIndex, NoRoute, OutKind, RouteDecision, Topology, LOOPBACK};
 use crate::wire::ipv4::{self, Ipv4Read, Ipv4Write, PROTO_ICMP, PROTO_IGMP, PROTO_TCP, PROTO_UDP};
@@ -63,7 +64,9 @@ pub enum SendError {
     Ehostunreach,
     /// A `prohibit` route, or a broadcast without SO_BROADCAST.
     Eacces,
-    /// A `blackhole` route, or a destination no route may reach.
+    /// A `blackhole` route, a destination no route may reach, or a route
+    /// that may not be used, e.g. a loopback source out of another device
+    /// (__mkroute_output).
     Einval,
     /// Longer than the MTU of the way out (`raw_send_hdrinc`).
     Emsgsize,
@@ -114,29 +117,54 @@ fn silently_handled(proto: u8) -> bool {
 #[derive(Debug)]
 pub struct Engine {
     topo: Topology,
+    /// Where commits land; `program` is this engine's view of it.
+    slot: Arc<RulesetSlot>,
+    seen_generation: u64,
     program: Arc<Program>,
     ct: Conntrack,
     env: Env,
     loopback_budget: usize,
+    /// The errno of an NF_DROP_ERR in OUTPUT (the nat hook's failed
+    /// reroute), for the sender; a plain drop is EPERM.
+    hook_errno: Option<SendError>,
 }
 
 impl Engine {
     /// A host with `topo`, no rules, and `seed` for every random choice.
     pub fn new(topo: Topology, seed: u64) -> Engine {
+        let slot = Arc::new(RulesetSlot::new(Program::empty()));
+        let (seen_generation, program) = slot.load();
         Engine {
             topo,
-            program: Arc::new(Program::empty()),
+            slot,
+            seen_generation,
+            program,
             ct: Conntrack::new(seed),
             env: Env::new(seed),
             loopback_budget: 0,
+            hook_errno: None,
         }
     }
 
     /// Commits a new ruleset (validated by the rules crate). Counters come
     /// from the ruleset; connections are kept.
     pub fn load(&mut self, rs: &Ruleset) -> Result<(), CompileError> {
-        self.program = Arc::new(Program::compile(rs)?);
+        self.slot.commit(Program::compile(rs)?);
+        self.refresh_program();
         Ok(())
+    }
+
+    /// The slot a control thread commits new rulesets to
+    /// (`RulesetSlot::commit`); the engine picks them up at its next
+    /// packet.
+    pub fn ruleset_slot(&self) -> Arc<RulesetSlot> {
+        Arc::clone(&self.slot)
+    }
+
+    fn refresh_program(&mut self) {
+        if self.slot.generation() != self.seen_generation {
+            (self.seen_generation, self.program) = self.slot.load();
+        }
     }
 
     pub fn topology(&self) -> &Topology {
@@ -168,6 +196,8 @@ impl Engine {
     /// Processes one datagram. `pkt` may be rewritten in place; whatever
     /// leaves the host is appended to `out`.
     pub fn process(&mut self, now: Time, ingress: Ingress, pkt: Vec<u8>, out: &mut Outputs) {
+        self.refresh_program();
+        self.ct.reap_dying();
         self.loopback_budget = MAX_LOOPBACK_PASSES;
         match ingress {
             Ingress::Interface(dev) => {
@@ -466,9 +496,10 @@ impl Engine {
         };
         meta.out_iface = Some(dev);
         let before = (pkt.src(), pkt.dst(), meta.mark);
+        self.hook_errno = None;
         if self.run_hook(now, Hook::Output, &mut pkt, &mut meta, out) != Verdict::Accept {
             self.dropped(meta);
-            return Sent::Failed(SendError::Eperm);
+            return Sent::Failed(self.hook_errno.take().unwrap_or(SendError::Eperm));
         }
         // ip_route_me_harder after mangle/nat changed the addresses or mark.
         if before != (pkt.src(), pkt.dst(), meta.mark) {
@@ -734,7 +765,12 @@ impl Engine {
         if let Some(e) =
             reply::icmp_error(now, &self.topo, &mut self.env, pkt, meta, ty, code, info)
         {
-            self.send_local(now, e, PacketMeta::default(), out);
+            // icmp_glue_bits: nf_ct_attach for error types.
+            let answer = PacketMeta {
+                ct: meta.ct.attached_to_answer(),
+                ..PacketMeta::default()
+            };
+            self.send_local(now, e, answer, out);
         }
     }
 
@@ -848,10 +884,56 @@ impl Engine {
         }
     }
 
+    /// The nat table's hook function: `nf_nat_ipv4_fn`, and at OUTPUT
+    /// `nf_nat_ipv4_local_fn`, which routes a packet whose destination
+    /// the binding changes again at once (ip_route_me_harder): a failure
+    /// drops it with the route's error (NF_DROP_ERR) before the tables
+    /// after nat. The device those tables see as the output device stays
+    /// the hook's (`state->out`); the new route applies after OUTPUT.
+    fn nat_hook(
+        &mut self,
+        now: Time,
+        hook: Hook,
+        table: &crate::program::TableProg,
+        pkt: &mut Vec<u8>,
+        meta: &mut PacketMeta,
+        out: &mut Outputs,
+    ) -> Verdict {
+        let v = self.nat_fn(now, hook, table, pkt, meta, out);
+        if hook != Hook::Output || v != Verdict::Accept {
+            return v;
+        }
+        let CtRef::Conn(id, info) = meta.ct else {
+            return v;
+        };
+        let d = info.dir();
+        let rerouted = self
+            .ct
+            .get(id)
+            .is_some_and(|c| c.tuples[d.index()].dst != c.tuples[d.other().index()].src);
+        if rerouted {
+            let err = match self.topo.route(pkt.dst()) {
+                // __mkroute_output (route_localnet off).
+                RouteDecision::Forward { dev, .. }
+                    if topology::is_loopback(pkt.src()) && dev != LOOPBACK =>
+                {
+                    Some(SendError::Einval)
+                }
+                RouteDecision::Unreachable(e) => Some(SendError::no_route(e)),
+                _ => None,
+            };
+            if let Some(e) = err {
+                self.hook_errno = Some(e);
+                return Verdict::Drop;
+            }
+        }
+        v
+    }
+
     /// `nf_nat_ipv4_fn` / `nf_nat_inet_fn`: the nat table runs for a
     /// connection's first packet only; every packet of a NATed connection
     /// is rewritten from its binding.
-    fn nat_hook(
+    fn nat_fn(
         &mut self,
         now: Time,
         hook: Hook,

@@ -16,6 +16,7 @@ pub mod nat;
 pub mod peer;
 pub mod program;
 pub mod reply;
+pub mod slot;
 pub mod time;
 pub mod topology;
 pub mod wire;

@@ -2,12 +2,13 @@
 //! with iptables' own messages and exit codes.
 
 use std::io::{Read, Write};
+use std::mem::ManuallyDrop;
 use std::path::Path;
 
 use palisade_rules::argv;
 use palisade_rules::error::Error;
 use palisade_rules::ops;
-use palisade_rules::restore::{restore, RestoreOptions};
+use palisade_rules::restore::{restore_counting, RestoreOptions};
 use palisade_rules::save::{save, IPTABLES_VERSION};
 use palisade_rules::TableId;
 
@@ -99,8 +100,10 @@ fn run_iptables(args: &[String], state: Option<&Path>) -> u8 {
         Ok(f) => f,
         Err(e) => return state_error(prog, e),
     };
+    // The process ends after this command: freeing every rule one by one
+    // would be wasted work.
     let mut rs = match file.load() {
-        Ok(rs) => rs,
+        Ok(rs) => ManuallyDrop::new(rs),
         Err(e) => return state_error(prog, e),
     };
     match ops::execute(&mut rs, &inv) {
@@ -207,7 +210,7 @@ fn run_save(args: &[String], state: Option<&Path>) -> u8 {
         return 1;
     };
     let rs = match load_unlocked(path) {
-        Ok(rs) => rs,
+        Ok(rs) => ManuallyDrop::new(rs),
         Err(e) => return state_error(prog, e),
     };
     let text = save(&rs, table, counters, Some(&ctime_now()));
@@ -312,12 +315,14 @@ fn run_restore(args: &[String], state: Option<&Path>) -> u8 {
         Ok(f) => f,
         Err(e) => return state_error(prog, e),
     };
+    // The process ends after this command: freeing every rule one by one
+    // would be wasted work.
     let mut rs = match file.load() {
-        Ok(rs) => rs,
+        Ok(rs) => ManuallyDrop::new(rs),
         Err(e) => return state_error(prog, e),
     };
-    let before = rs.clone();
-    let result = restore(&mut rs, &input, opts);
+    let mut committed = 0;
+    let result = restore_counting(&mut rs, &input, opts, &mut committed);
     let code = match &result {
         Ok(out) => {
             print!("{}", out.output);
@@ -329,14 +334,10 @@ fn run_restore(args: &[String], state: Option<&Path>) -> u8 {
         }
     };
     // Tables committed before a failure stay committed, as with Linux.
-    if !opts.test && !same(&before, &rs) {
+    if committed > 0 {
         if let Err(e) = file.store(&rs) {
             return state_error(prog, e);
         }
     }
     code
-}
-
-fn same(a: &palisade_rules::Ruleset, b: &palisade_rules::Ruleset) -> bool {
-    save(a, None, true, None) == save(b, None, true, None)
 }

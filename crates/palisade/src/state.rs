@@ -104,6 +104,12 @@ pub fn load_unlocked(path: &Path) -> Result<Ruleset, StateError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Ruleset::default()),
+        Err(e) if e.kind() == ErrorKind::InvalidData => {
+            return Err(StateError::Corrupt(format!(
+                "{}: not UTF-8 text",
+                path.display()
+            )))
+        }
         Err(e) => return Err(StateError::Io(format!("{}: {e}", path.display()))),
     };
     let mut rs = Ruleset::default();

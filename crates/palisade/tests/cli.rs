@@ -176,6 +176,53 @@ fn failed_restore_keeps_earlier_tables_and_leaves_the_failing_one() {
 }
 
 #[test]
+fn a_corrupt_state_file_is_a_clear_error_for_every_program() {
+    let dir = tempdir("corrupt");
+    let state = dir.join("s.rules");
+    let cases: [(&[u8], &str); 6] = [
+        (b"*filter\n\xff\xfe\nCOMMIT\n", "not UTF-8 text"),
+        (
+            b"*filter\n-A INPUT -j ACCEPT\n",
+            "COMMIT expected at line 3",
+        ),
+        (
+            b"*filter\n[0:0] -A INPUT -p tcp --dport 99999 -j ACCEPT\nCOMMIT\n",
+            "port",
+        ),
+        (
+            b"*filter\n[0:0 -A INPUT -j ACCEPT\nCOMMIT\n",
+            "Bad line 2: need ]",
+        ),
+        (
+            b"*filter\n[0:0] -A INPUT -j ACCEPT extra\nCOMMIT\n",
+            "Bad argument `extra'",
+        ),
+        (
+            b"*filter\n:INPUT ACCEPT\nCOMMIT\n",
+            "invalid policy counters",
+        ),
+    ];
+    for (content, why) in cases {
+        std::fs::write(&state, content).expect("write state");
+        for args in [
+            &["iptables-save"][..],
+            &["iptables", "-S"],
+            &["iptables", "-A", "INPUT", "-j", "DROP"],
+        ] {
+            let o = run(&state, args, "");
+            let err = text(&o.stderr);
+            assert_eq!(o.status.code(), Some(4), "{args:?} {err}");
+            assert!(
+                err.contains("state file is not valid iptables-save text") && err.contains(why),
+                "{args:?}: {err}"
+            );
+        }
+        // The file is left as it was.
+        assert_eq!(std::fs::read(&state).expect("read state"), content);
+    }
+}
+
+#[test]
 fn no_state_file_is_a_clear_error() {
     let o = Command::new(bin())
         .args(["iptables", "-L"])

@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 
 use crate::error::{Error, Result};
 use crate::netdb;
-use crate::num::strtoul_range;
+use crate::num::{push_decimal, strtoul_range};
 
 /// An address with its mask, the address already masked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -40,11 +40,19 @@ impl Ipv4Net {
 
     /// `-s` in iptables-save: `A.B.C.D/LEN` or `A.B.C.D/M.M.M.M`.
     pub fn save_text(&self) -> String {
-        let mask = match self.prefix_len() {
-            Some(len) => len.to_string(),
-            None => Ipv4Addr::from(self.mask).to_string(),
-        };
-        format!("{}/{}", Ipv4Addr::from(self.addr), mask)
+        let mut s = String::with_capacity(18);
+        self.write_save(&mut s);
+        s
+    }
+
+    /// Appends [`Ipv4Net::save_text`] to `out`.
+    pub fn write_save(&self, out: &mut String) {
+        push_dotted(out, self.addr);
+        out.push('/');
+        match self.prefix_len() {
+            Some(len) => push_decimal(out, len.into()),
+            None => push_dotted(out, self.mask),
+        }
     }
 
     /// The listing form: `anywhere` (names only), the address (or its
@@ -62,6 +70,16 @@ impl Ipv4Net {
         };
         s.push_str(&mask_suffix(self.mask));
         s
+    }
+}
+
+/// Appends the dotted-quad form of `addr`.
+pub fn push_dotted(out: &mut String, addr: u32) {
+    for (i, byte) in addr.to_be_bytes().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        push_decimal(out, byte.into());
     }
 }
 
@@ -115,7 +133,7 @@ pub fn parse_numeric_addr(text: &str, is_mask: bool) -> Option<u32> {
             *byte = strtoul_range(rest, 0, 255)? as u8;
             break;
         }
-        match rest.find('.') {
+        match rest.bytes().position(|b| b == b'.') {
             Some(dot) => {
                 *byte = strtoul_range(&rest[..dot], 0, 255)? as u8;
                 rest = &rest[dot + 1..];
@@ -146,13 +164,18 @@ pub fn parse_mask(text: Option<&str>) -> Result<u32> {
     }
 }
 
-/// Resolves one host part: a numeric address or an `/etc/hosts` name.
-fn parse_host(text: &str) -> Result<Vec<u32>> {
+/// Resolves one host part, a numeric address or an `/etc/hosts` name,
+/// into `out` with `mask`.
+fn parse_host(text: &str, mask: u32, out: &mut Vec<Ipv4Net>) -> Result<()> {
     if let Some(a) = parse_numeric_addr(text, false) {
-        return Ok(vec![a]);
+        out.push(Ipv4Net::new(a, mask));
+        return Ok(());
     }
     match netdb::host_addresses(text) {
-        Some(list) if !list.is_empty() => Ok(list.iter().map(|a| u32::from(*a)).collect()),
+        Some(list) if !list.is_empty() => {
+            out.extend(list.iter().map(|a| Ipv4Net::new(u32::from(*a), mask)));
+            Ok(())
+        }
         _ => Err(Error::param(format!("host/network `{text}' not found"))),
     }
 }
@@ -167,12 +190,11 @@ pub fn parse_multiple(spec: &str) -> Result<Vec<Ipv4Net>> {
         };
         let mask = parse_mask(mask)?;
         // "any" address for a zero mask, as iptables does.
-        let hosts = if mask == 0 && host.is_empty() {
-            vec![0]
+        if mask == 0 && host.is_empty() {
+            out.push(Ipv4Net::new(0, mask));
         } else {
-            parse_host(host)?
-        };
-        out.extend(hosts.into_iter().map(|a| Ipv4Net::new(a, mask)));
+            parse_host(host, mask, &mut out)?;
+        }
     }
     Ok(out)
 }

@@ -3,6 +3,8 @@
 //! in which every loaded extension adds its options, commands that may not
 //! be combined, `!` before an option, implicit protocol matches.
 
+use std::borrow::Cow;
+
 use crate::addr::{self, Ipv4Net};
 use crate::error::{Error, Result};
 use crate::ext::{self, ArgKind, Extension, OptCall, RuleCtx};
@@ -168,17 +170,12 @@ const BASE_LONG: &[(&str, HasArg, char)] = &[
 
 /// IPT_OPTSTRING: short options and their argument kind.
 fn short_option(c: char) -> Option<HasArg> {
-    const REQUIRED: &str = "ACDEIMNPRcdijopstgm";
-    const OPTIONAL: &str = "FLXZSWhw";
-    const NONE: &str = "V46bfnvx";
-    if REQUIRED.contains(c) {
-        Some(HasArg::Required)
-    } else if OPTIONAL.contains(c) {
-        Some(HasArg::Optional)
-    } else if NONE.contains(c) {
-        Some(HasArg::No)
-    } else {
-        None
+    match c {
+        'A' | 'C' | 'D' | 'E' | 'I' | 'M' | 'N' | 'P' | 'R' | 'c' | 'd' | 'i' | 'j' | 'o' | 'p'
+        | 's' | 't' | 'g' | 'm' => Some(HasArg::Required),
+        'F' | 'L' | 'X' | 'Z' | 'S' | 'W' | 'h' | 'w' => Some(HasArg::Optional),
+        'V' | '4' | '6' | 'b' | 'f' | 'n' | 'v' | 'x' => Some(HasArg::No),
+        _ => None,
     }
 }
 
@@ -187,35 +184,60 @@ struct Slot {
     ext: Box<dyn Extension>,
     is_target: bool,
     /// Options already given (for the "only once" rule).
-    seen: Vec<bool>,
+    seen: Seen,
     /// Loaded implicitly for `-p` (`cs->proto_used`).
     implicit: bool,
 }
 
-/// One step of getopt.
-enum Step {
+/// Which options of a loaded extension were given: a bit each, the
+/// first 64 without allocating.
+#[derive(Default)]
+struct Seen {
+    bits: u64,
+    more: Vec<bool>,
+}
+
+impl Seen {
+    fn get(&self, i: usize) -> bool {
+        match i.checked_sub(64) {
+            None => self.bits & (1 << i) != 0,
+            Some(j) => self.more.get(j).copied().unwrap_or(false),
+        }
+    }
+
+    fn set(&mut self, i: usize) {
+        match i.checked_sub(64) {
+            None => self.bits |= 1 << i,
+            Some(j) => {
+                if self.more.len() <= j {
+                    self.more.resize(j + 1, false);
+                }
+                self.more[j] = true;
+            }
+        }
+    }
+}
+
+/// One step of getopt; the words are borrowed from the command line.
+enum Step<'a> {
     /// An option with its optional argument.
-    Opt(Owner, Option<String>),
+    Opt(Owner, Option<&'a str>),
     /// A word that is not an option (getopt code 1).
-    NonOption(String),
+    NonOption(&'a str),
     /// An unknown option (getopt `?`), with the word that held it.
-    Unknown(String),
+    Unknown(&'a str),
     /// A known option missing its argument (getopt `:`).
     MissingArg(String),
 }
 
 struct Parser<'a> {
-    args: &'a [String],
+    args: &'a [&'a str],
     /// Index of the next word (getopt's optind).
     optind: usize,
     /// Position inside a cluster of short options (`-nvL`).
     cluster: Option<(usize, usize)>,
     slots: Vec<Slot>,
     restore: bool,
-    /// The merged long-option table, rebuilt when an extension loads.
-    table: Vec<(&'static str, HasArg, Owner)>,
-    /// How many slots `table` reflects.
-    table_slots: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -230,51 +252,61 @@ impl<'a> Parser<'a> {
     fn take_arg(&mut self) -> Option<String> {
         if self.has_arg() {
             self.optind += 1;
-            Some(self.args[self.optind - 1].clone())
+            Some(self.args[self.optind - 1].to_string())
         } else {
             None
         }
     }
 
-    /// The merged option table: base options, then extensions newest first.
-    fn long_options(&mut self) -> &[(&'static str, HasArg, Owner)] {
-        if self.table.is_empty() || self.table_slots != self.slots.len() {
-            self.table = self.build_long_options();
-            self.table_slots = self.slots.len();
-        }
-        &self.table
-    }
-
-    fn build_long_options(&self) -> Vec<(&'static str, HasArg, Owner)> {
-        let mut table: Vec<(&'static str, HasArg, Owner)> = BASE_LONG
-            .iter()
-            .map(|(n, a, c)| (*n, *a, Owner::Base(*c)))
-            .collect();
-        for slot in (0..self.slots.len()).rev() {
-            for (i, def) in self.slots[slot].ext.options().iter().enumerate() {
+    /// The merged option table as getopt_long sees it: base options, then
+    /// the loaded extensions' options, newest extension first
+    /// (`xtables_merge_options`). Walked in place rather than built, as it
+    /// changes with every extension loaded.
+    fn long_options(&self) -> impl Iterator<Item = (&'static str, HasArg, Owner)> + '_ {
+        let base = BASE_LONG.iter().map(|(n, a, c)| (*n, *a, Owner::Base(*c)));
+        let exts = self.slots.iter().enumerate().rev().flat_map(|(slot, s)| {
+            s.ext.options().iter().enumerate().map(move |(i, def)| {
                 let has = match def.arg {
                     ArgKind::None => HasArg::No,
                     ArgKind::Required => HasArg::Required,
                 };
-                table.push((def.name, has, Owner::Ext { slot, opt: i }));
+                (def.name, has, Owner::Ext { slot, opt: i })
+            })
+        });
+        base.chain(exts)
+    }
+
+    /// getopt_long's lookup of `--name`: an exact match first, else a
+    /// unique abbreviation (several entries for the same option with the
+    /// same argument kind are not ambiguous).
+    fn find_long(&self, name: &str) -> Option<(HasArg, Owner)> {
+        if let Some((_, has, owner)) = self.long_options().find(|(n, _, _)| *n == name) {
+            return Some((has, owner));
+        }
+        let mut hit: Option<(HasArg, Owner)> = None;
+        for (_, has, owner) in self.long_options().filter(|(n, _, _)| n.starts_with(name)) {
+            match hit {
+                None => hit = Some((has, owner)),
+                Some(h) if h != (has, owner) => return None,
+                Some(_) => {}
             }
         }
-        table
+        hit
     }
 
     /// getopt_long's next step.
-    fn next(&mut self) -> Option<Step> {
+    fn next(&mut self) -> Option<Step<'a>> {
         if let Some((word, pos)) = self.cluster {
             return Some(self.short_step(word, pos));
         }
-        let word = self.args.get(self.optind)?.clone();
+        let word: &'a str = self.args.get(self.optind)?;
         self.optind += 1;
         if let Some(body) = word.strip_prefix("--") {
             if body.is_empty() {
                 // "--" ends option parsing; iptables then finds leftovers.
                 return None;
             }
-            return Some(self.long_step(&word, body));
+            return Some(self.long_step(word, body));
         }
         if word.len() > 1 && word.starts_with('-') {
             return Some(self.short_step(self.optind - 1, 1));
@@ -282,43 +314,23 @@ impl<'a> Parser<'a> {
         Some(Step::NonOption(word))
     }
 
-    fn long_step(&mut self, word: &str, body: &str) -> Step {
+    fn long_step(&mut self, word: &'a str, body: &'a str) -> Step<'a> {
         let (name, inline) = match body.split_once('=') {
-            Some((n, v)) => (n, Some(v.to_string())),
+            Some((n, v)) => (n, Some(v)),
             None => (body, None),
         };
-        let table = self.long_options();
-        let found = match table.iter().find(|(n, _, _)| *n == name).copied() {
-            Some(e) => Some(e),
-            None => {
-                let mut hit: Option<(&'static str, HasArg, Owner)> = None;
-                let mut ambiguous = false;
-                for e in table.iter().filter(|(n, _, _)| n.starts_with(name)) {
-                    match hit {
-                        None => hit = Some(*e),
-                        Some(h) if h.1 != e.1 || h.2 != e.2 => ambiguous = true,
-                        Some(_) => {}
-                    }
-                }
-                if ambiguous {
-                    None
-                } else {
-                    hit
-                }
-            }
-        };
-        let Some((_, has, owner)) = found else {
-            return Step::Unknown(word.to_string());
+        let Some((has, owner)) = self.find_long(name) else {
+            return Step::Unknown(word);
         };
         match has {
-            HasArg::No if inline.is_some() => Step::Unknown(word.to_string()),
+            HasArg::No if inline.is_some() => Step::Unknown(word),
             HasArg::No | HasArg::Optional => Step::Opt(owner, inline),
             HasArg::Required => match inline {
                 Some(v) => Step::Opt(owner, Some(v)),
                 None => match self.args.get(self.optind) {
                     Some(v) => {
                         self.optind += 1;
-                        Step::Opt(owner, Some(v.clone()))
+                        Step::Opt(owner, Some(v))
                     }
                     None => Step::MissingArg(word.to_string()),
                 },
@@ -326,8 +338,8 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn short_step(&mut self, word_idx: usize, pos: usize) -> Step {
-        let word = &self.args[word_idx];
+    fn short_step(&mut self, word_idx: usize, pos: usize) -> Step<'a> {
+        let word: &'a str = self.args[word_idx];
         let c = word[pos..].chars().next().unwrap_or('?');
         let rest_at = pos + c.len_utf8();
         let rest = &word[rest_at..];
@@ -336,7 +348,7 @@ impl<'a> Parser<'a> {
             if !rest.is_empty() {
                 self.cluster = Some((word_idx, rest_at));
             }
-            return Step::Unknown(word.clone());
+            return Step::Unknown(word);
         };
         match has {
             HasArg::No => {
@@ -345,15 +357,13 @@ impl<'a> Parser<'a> {
                 }
                 Step::Opt(Owner::Base(c), None)
             }
-            HasArg::Optional => {
-                Step::Opt(Owner::Base(c), (!rest.is_empty()).then(|| rest.to_string()))
-            }
+            HasArg::Optional => Step::Opt(Owner::Base(c), (!rest.is_empty()).then_some(rest)),
             HasArg::Required => {
                 if !rest.is_empty() {
-                    Step::Opt(Owner::Base(c), Some(rest.to_string()))
+                    Step::Opt(Owner::Base(c), Some(rest))
                 } else if let Some(v) = self.args.get(self.optind) {
                     self.optind += 1;
-                    Step::Opt(Owner::Base(c), Some(v.clone()))
+                    Step::Opt(Owner::Base(c), Some(v))
                 } else {
                     Step::MissingArg(format!("-{c}"))
                 }
@@ -364,21 +374,21 @@ impl<'a> Parser<'a> {
 
 /// State of the rule being parsed (xtables_args).
 #[derive(Default)]
-struct RuleArgs {
+struct RuleArgs<'a> {
     options: u32,
-    src: Option<(String, bool)>,
-    dst: Option<(String, bool)>,
+    src: Option<(&'a str, bool)>,
+    dst: Option<(&'a str, bool)>,
     proto: u8,
     proto_invert: bool,
-    protocol_word: Option<String>,
+    protocol_word: Option<Cow<'a, str>>,
     in_iface: Option<IfaceMatch>,
     out_iface: Option<IfaceMatch>,
     fragment: Option<bool>,
-    jumpto: Option<String>,
+    jumpto: Option<&'a str>,
     goto: bool,
 }
 
-impl RuleArgs {
+impl RuleArgs<'_> {
     fn set_option(&mut self, bit: u32, invert: bool) -> Result<()> {
         let idx = bit.trailing_zeros() as usize;
         if self.options & bit != 0 {
@@ -534,11 +544,14 @@ pub fn proto_to_name(proto: u8, nolookup: bool) -> Option<&'static str> {
 /// `sscanf("%llu")` as iptables reads counters: leading digits.
 fn scan_u64(word: &str) -> Option<u64> {
     let t = word.trim_start();
-    let digits: String = t.chars().take_while(|c| c.is_ascii_digit()).collect();
-    if digits.is_empty() {
+    let end = t
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(t.len());
+    if end == 0 {
         return None;
     }
-    Some(digits.parse::<u64>().unwrap_or(u64::MAX))
+    Some(t[..end].parse::<u64>().unwrap_or(u64::MAX))
 }
 
 /// `sscanf("%i")` for `-w`.
@@ -556,7 +569,13 @@ fn scan_int(word: &str) -> Option<i32> {
 /// Parses an iptables command line (the words after the program name).
 /// `restore` is true for lines of iptables-restore, which refuse `-w`,
 /// a second `-t` and the like.
-pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invocation> {
+pub fn parse<S: AsRef<str>>(args: &[S], default_table: &str, restore: bool) -> Result<Invocation> {
+    let words: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+    parse_words(&words, default_table, restore)
+}
+
+/// [`parse`] on borrowed words.
+pub fn parse_words(args: &[&str], default_table: &str, restore: bool) -> Result<Invocation> {
     let mut inv = Invocation {
         table: default_table.to_string(),
         ..Default::default()
@@ -567,8 +586,6 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
         cluster: None,
         slots: Vec::new(),
         restore,
-        table: Vec::new(),
-        table_slots: 0,
     };
     let mut ra = RuleArgs::default();
     let mut invert = false;
@@ -586,7 +603,7 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
                     invert = true;
                     continue;
                 }
-                return Err(Error::BadArgument(word));
+                return Err(Error::BadArgument(word.to_string()));
             }
             Step::MissingArg(word) => {
                 return Err(Error::param(format!(
@@ -614,7 +631,12 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
                     'h' => inv.help = true,
                     'p' => {
                         ra.set_option(opt::PROTOCOL, invert)?;
-                        let word = optarg.unwrap_or_default().to_ascii_lowercase();
+                        let word = optarg.unwrap_or_default();
+                        let word = if word.bytes().any(|b| b.is_ascii_uppercase()) {
+                            Cow::Owned(word.to_ascii_lowercase())
+                        } else {
+                            Cow::Borrowed(word)
+                        };
                         ra.proto = parse_protocol(&word)?;
                         ra.proto_invert = invert;
                         if ra.proto == 0 && invert {
@@ -633,12 +655,12 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
                     'g' | 'j' => {
                         ra.set_option(opt::JUMP, invert)?;
                         let name = optarg.unwrap_or_default();
-                        check_target_name(&name)?;
+                        check_target_name(name)?;
                         if c == 'g' {
                             ra.goto = true;
-                        } else if let Some(t) = ext::find_target(&name) {
+                        } else if let Some(t) = ext::find_target(name) {
                             p.slots.push(Slot {
-                                seen: vec![false; t.options().len()],
+                                seen: Seen::default(),
                                 ext: t,
                                 is_target: true,
                                 implicit: false,
@@ -657,7 +679,7 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
                             opt::VIANAMEOUT
                         };
                         ra.set_option(bit, invert)?;
-                        let m = parse_interface(&word, invert)?;
+                        let m = parse_interface(word, invert)?;
                         if c == 'i' {
                             ra.in_iface = Some(m);
                         } else {
@@ -679,7 +701,7 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
                             return Err(Error::param("unexpected ! flag before --match"));
                         }
                         let name = optarg.unwrap_or_default();
-                        let Some(m) = ext::find_match(&name) else {
+                        let Some(m) = ext::find_match(name) else {
                             return Err(Error::param(format!(
                                 "Couldn't load match `{name}':No such file or directory\n"
                             )));
@@ -699,7 +721,10 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
                                 "The -t option cannot be used in iptables-restore.\n",
                             ));
                         }
-                        inv.table = optarg.unwrap_or_default();
+                        let name = optarg.unwrap_or_default();
+                        if inv.table != name {
+                            inv.table = name.to_string();
+                        }
                         table_set = true;
                     }
                     'x' => {
@@ -714,7 +739,7 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
                         if p.restore {
                             return Err(Error::param("You cannot use `-w' from iptables-restore"));
                         }
-                        let word = optarg.or_else(|| p.take_arg());
+                        let word = optarg.map(str::to_string).or_else(|| p.take_arg());
                         inv.wait = Some(match word {
                             Some(w) => scan_int(&w)
                                 .ok_or_else(|| Error::param("wait seconds not numeric"))?,
@@ -725,7 +750,9 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
                         if p.restore {
                             return Err(Error::param("You cannot use `-W' from iptables-restore"));
                         }
-                        let _ = optarg.or_else(|| p.take_arg());
+                        if optarg.is_none() {
+                            p.take_arg();
+                        }
                         wait_interval_set = true;
                     }
                     '0' => {
@@ -737,15 +764,22 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
                         ra.set_option(opt::COUNTERS, invert)?;
                         let pcnt = optarg.unwrap_or_default();
                         let (pcnt, bcnt) = match pcnt.get(1..).and_then(|r| r.find(',')) {
-                            Some(i) => (pcnt[..=i].to_string(), Some(pcnt[i + 2..].to_string())),
-                            None => (pcnt.clone(), None),
+                            Some(i) => (&pcnt[..=i], Some(&pcnt[i + 2..])),
+                            None => (pcnt, None),
                         };
-                        let bcnt = bcnt
-                            .or_else(|| p.take_arg())
-                            .ok_or_else(|| Error::param("-c requires packet and byte counter"))?;
-                        let packets = scan_u64(&pcnt)
+                        let bcnt = match bcnt {
+                            Some(b) => b,
+                            None if p.has_arg() => {
+                                p.optind += 1;
+                                p.args[p.optind - 1]
+                            }
+                            None => {
+                                return Err(Error::param("-c requires packet and byte counter"))
+                            }
+                        };
+                        let packets = scan_u64(pcnt)
                             .ok_or_else(|| Error::param("-c packet counter not numeric"))?;
-                        let bytes = scan_u64(&bcnt)
+                        let bytes = scan_u64(bcnt)
                             .ok_or_else(|| Error::param("-c byte counter not numeric"))?;
                         inv.counters = Some(Counters { packets, bytes });
                     }
@@ -760,9 +794,7 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
         invert = false;
     }
 
-    if inv.table == "nat"
-        && (inv.policy.as_deref() == Some("DROP") || ra.jumpto.as_deref() == Some("DROP"))
-    {
+    if inv.table == "nat" && (inv.policy.as_deref() == Some("DROP") || ra.jumpto == Some("DROP")) {
         return Err(Error::param(
             "\nThe \"nat\" table is not intended for filtering, the use of DROP is therefore inhibited.\n\n",
         ));
@@ -790,14 +822,19 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
     }
 
     let rule_command = cmd::APPEND | cmd::DELETE | cmd::CHECK | cmd::INSERT | cmd::REPLACE;
-    let mut sources = vec![Ipv4Net::ANY];
-    let mut dests = vec![Ipv4Net::ANY];
+    let any = [Ipv4Net::ANY];
+    let parsed_src;
+    let parsed_dst;
+    let mut sources: &[Ipv4Net] = &any;
+    let mut dests: &[Ipv4Net] = &any;
     if inv.command & rule_command != 0 {
-        if let Some((s, _)) = &ra.src {
-            sources = addr::parse_multiple(s)?;
+        if let Some((s, _)) = ra.src {
+            parsed_src = addr::parse_multiple(s)?;
+            sources = &parsed_src;
         }
-        if let Some((d, _)) = &ra.dst {
-            dests = addr::parse_multiple(d)?;
+        if let Some((d, _)) = ra.dst {
+            parsed_dst = addr::parse_multiple(d)?;
+            dests = &parsed_dst;
         }
     }
     if inv.command == cmd::REPLACE && (sources.len() != 1 || dests.len() != 1) {
@@ -827,7 +864,7 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
 
     if inv.command & rule_command != 0 {
         let (matches, target_ext) = split_slots(p.slots);
-        let target = match (ra.jumpto.as_deref(), target_ext) {
+        let target = match (ra.jumpto, target_ext) {
             (_, Some(t)) => Target::Ext(t),
             (None, None) => Target::None,
             (Some(name), None) if ra.goto => Target::Goto(name.to_string()),
@@ -842,8 +879,8 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
         let template = Rule {
             src_invert: ra.src.as_ref().is_some_and(|s| s.1),
             dst_invert: ra.dst.as_ref().is_some_and(|d| d.1),
-            in_iface: ra.in_iface.clone(),
-            out_iface: ra.out_iface.clone(),
+            in_iface: ra.in_iface,
+            out_iface: ra.out_iface,
             proto: ra.proto,
             proto_invert: ra.proto_invert,
             fragment: ra.fragment,
@@ -852,13 +889,26 @@ pub fn parse(args: &[String], default_table: &str, restore: bool) -> Result<Invo
             counters: inv.counters.unwrap_or_default(),
             ..Rule::default()
         };
-        for s in &sources {
-            for d in &dests {
-                let mut r = template.clone();
-                r.src = *s;
-                r.dst = *d;
-                inv.rules.push(r);
-            }
+        // One rule per source × destination; the last one takes the
+        // template itself (usually the only one: no clone).
+        let count = sources.len() * dests.len();
+        inv.rules.reserve_exact(count);
+        let pairs = sources
+            .iter()
+            .flat_map(|s| dests.iter().map(move |d| (*s, *d)));
+        for (s, d) in pairs.take(count.saturating_sub(1)) {
+            inv.rules.push(Rule {
+                src: s,
+                dst: d,
+                ..template.clone()
+            });
+        }
+        if let (Some(s), Some(d)) = (sources.last(), dests.last()) {
+            inv.rules.push(Rule {
+                src: *s,
+                dst: *d,
+                ..template
+            });
         }
     }
     Ok(inv)
@@ -883,7 +933,7 @@ fn split_slots(slots: Vec<Slot>) -> SplitSlots {
 /// Loads a match: slots keep load order, and option lookup walks them
 /// newest first (see `build_long_options`).
 fn insert_match(p: &mut Parser<'_>, m: Box<dyn Extension>, implicit: bool) {
-    let seen = vec![false; m.options().len()];
+    let seen = Seen::default();
     p.slots.push(Slot {
         seen,
         ext: m,
@@ -900,17 +950,17 @@ fn try_load_proto(p: &mut Parser<'_>, ra: &RuleArgs, proto_used: &mut bool) -> R
     };
     let name = match strtoul_range(word, 0, 255) {
         Some(n) => match proto_to_name(n as u8, false) {
-            Some(name) => name.to_string(),
+            Some(name) => name,
             None => return Ok(false),
         },
-        None => word.clone(),
+        None => word,
     };
     let loaded = p.slots.iter().any(|s| !s.is_target && s.ext.name() == name);
     let loaded_implicitly = p.slots.iter().any(|s| s.implicit);
     if loaded && (*proto_used || loaded_implicitly) {
         return Ok(false);
     }
-    let Some(m) = ext::find_match(&name) else {
+    let Some(m) = ext::find_match(name) else {
         return Ok(false);
     };
     *proto_used = true;
@@ -923,20 +973,20 @@ fn call_extension(
     p: &mut Parser<'_>,
     slot: usize,
     opt_idx: usize,
-    value: Option<String>,
+    value: Option<&str>,
     invert: bool,
     ctx: RuleCtx,
 ) -> Result<()> {
     let def = p.slots[slot].ext.options()[opt_idx];
     let ext_name = p.slots[slot].ext.name();
     // xtables_option_parse checks repeats before inversion.
-    if !def.multi && p.slots[slot].seen[opt_idx] {
+    if !def.multi && p.slots[slot].seen.get(opt_idx) {
         return Err(ext::only_once(ext_name, def.name));
     }
     if invert && !def.invert {
         return Err(ext::cannot_invert(ext_name, def.name));
     }
-    p.slots[slot].seen[opt_idx] = true;
+    p.slots[slot].seen.set(opt_idx);
     let args = p.args;
     let optind = &mut p.optind;
     let mut extra = || {
@@ -945,12 +995,12 @@ fn call_extension(
             return None;
         }
         *optind += 1;
-        Some(w.clone())
+        Some(w.to_string())
     };
     let mut call = OptCall {
         name: def.name,
         invert,
-        value,
+        value: value.map(str::to_string),
         ctx,
         extra: &mut extra,
     };
@@ -961,9 +1011,10 @@ fn parse_command(
     p: &mut Parser<'_>,
     inv: &mut Invocation,
     c: char,
-    optarg: Option<String>,
+    optarg: Option<&str>,
     invert: bool,
 ) -> Result<()> {
+    let optarg = optarg.map(str::to_string);
     match c {
         'A' => {
             add_command(&mut inv.command, cmd::APPEND, cmd::NONE, invert)?;
@@ -1056,15 +1107,22 @@ fn parse_command(
 /// xshared.c `generic_opt_check`: an option is legal if any given
 /// command allows it.
 fn generic_opt_check(command: u32, options: u32) -> Result<()> {
-    for (i, letter) in opt::LETTERS.iter().enumerate() {
-        if options & (1 << i) == 0 {
+    let set_bits = |mut bits: u32| {
+        std::iter::from_fn(move || {
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits.checked_sub(1)?;
+            Some(i)
+        })
+    };
+    for i in set_bits(options) {
+        let Some(letter) = opt::LETTERS.get(i) else {
             continue;
-        }
+        };
         let mut legal = 0i8;
-        for (j, row) in COMMANDS_V_OPTIONS.iter().enumerate() {
-            if command & (1 << j) == 0 {
+        for j in set_bits(command) {
+            let Some(row) = COMMANDS_V_OPTIONS.get(j) else {
                 continue;
-            }
+            };
             if row[i] != b'x' {
                 legal = 1;
             } else if legal == 0 {

@@ -17,6 +17,16 @@ pub fn strtoul_base_range(s: &str, base: u32, min: u64, max: u64) -> Option<u64>
 /// `strtoul` on a whole string. Negative numbers wrap like C's (so they land
 /// out of any sane range) and overflow saturates at `u64::MAX`.
 pub fn strtoul_base(s: &str, base: u32) -> Option<u64> {
+    // The common case, a plain decimal number (no blank, sign, prefix or
+    // octal leading zero; short enough not to overflow), without the
+    // general machinery; anything else goes the long way.
+    let b = s.as_bytes();
+    if (base == 10 || (base == 0 && (b.len() == 1 || b.first() != Some(&b'0'))))
+        && (1..=19).contains(&b.len())
+        && b.iter().all(u8::is_ascii_digit)
+    {
+        return Some(b.iter().fold(0u64, |v, d| v * 10 + u64::from(d - b'0')));
+    }
     let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
     let (negative, t) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
@@ -66,6 +76,26 @@ pub fn strtoul_base(s: &str, base: u32) -> Option<u64> {
     })
 }
 
+/// Appends `n` in decimal, without going through `fmt` (the savers write
+/// one number per rule item).
+pub fn push_decimal(out: &mut String, mut n: u64) {
+    if n < 10 {
+        out.push(char::from(b'0' + n as u8));
+        return;
+    }
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(buf[i..].iter().map(|&d| char::from(d)));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +116,30 @@ mod tests {
             strtoul_range("99999999999999999999999", 0, u64::MAX - 1),
             None
         );
+    }
+
+    #[test]
+    fn decimal_fast_path_agrees_with_the_general_rules() {
+        assert_eq!(strtoul_base("0", 10), Some(0));
+        assert_eq!(strtoul_base("007", 10), Some(7));
+        assert_eq!(strtoul_base("007", 0), Some(7));
+        assert_eq!(strtoul_base("09", 0), None);
+        assert_eq!(
+            strtoul_base("9999999999999999999", 0),
+            Some(9_999_999_999_999_999_999)
+        );
+        assert_eq!(strtoul_base("99999999999999999999", 0), Some(u64::MAX));
+        assert_eq!(strtoul_base("18446744073709551615", 10), Some(u64::MAX));
+        assert_eq!(strtoul_base("12", 16), Some(0x12));
+        assert_eq!(strtoul_base("255", 0), Some(255));
+    }
+
+    #[test]
+    fn push_decimal_writes_plain_digits() {
+        for n in [0u64, 7, 10, 65535, u64::MAX] {
+            let mut s = String::from("x");
+            super::push_decimal(&mut s, n);
+            assert_eq!(s, format!("x{n}"));
+        }
     }
 }

@@ -7,7 +7,7 @@
 use crate::argv::{cmd, Invocation};
 use crate::error::{Errno, Error, KernelError, KernelOp, Result};
 use crate::listing;
-use crate::model::{Counters, Policy, Ruleset, Table, TableId};
+use crate::model::{Counters, Policy, Rule, Ruleset, Table, TableId};
 use crate::save;
 use crate::validate;
 
@@ -119,6 +119,20 @@ pub fn apply(table: &mut Table, inv: &Invocation) -> Result<()> {
 /// Applies a modifying command with the insertion-time checks only;
 /// iptables-restore validates the whole table once, at COMMIT.
 pub fn apply_unvalidated(table: &mut Table, inv: &Invocation) -> Result<()> {
+    apply_rules(table, inv, None)
+}
+
+/// [`apply_unvalidated`] for an invocation that is no longer needed: its
+/// rules move into the table instead of being copied.
+pub fn apply_unvalidated_owned(table: &mut Table, mut inv: Invocation) -> Result<()> {
+    let rules = std::mem::take(&mut inv.rules);
+    apply_rules(table, &inv, Some(rules))
+}
+
+/// The body of [`apply_unvalidated`]; `owned` holds `inv`'s rules when
+/// they may be moved.
+fn apply_rules(table: &mut Table, inv: &Invocation, owned: Option<Vec<Rule>>) -> Result<()> {
+    let rules: &[Rule] = owned.as_deref().unwrap_or(&inv.rules);
     let chain_name = inv.chain.as_deref().unwrap_or("");
     let c = inv.command;
     if let Some(jump) = &inv.jump_chain {
@@ -133,11 +147,8 @@ pub fn apply_unvalidated(table: &mut Table, inv: &Invocation) -> Result<()> {
                 cmd::INSERT => KernelOp::RuleInsert,
                 _ => KernelOp::RuleReplace,
             };
-            let len = table
-                .chain(chain_name)
-                .ok_or_else(Error::no_such_chain)?
-                .rules
-                .len();
+            let chain = table.chain(chain_name).ok_or_else(Error::no_such_chain)?;
+            let len = chain.rules.len();
             let mut index = match c {
                 cmd::APPEND => len,
                 cmd::INSERT => {
@@ -158,21 +169,27 @@ pub fn apply_unvalidated(table: &mut Table, inv: &Invocation) -> Result<()> {
                     n - 1
                 }
             };
-            {
-                let chain = table.chain(chain_name).ok_or_else(Error::no_such_chain)?;
-                for rule in &inv.rules {
-                    validate::check_rule(table, chain, rule)
-                        .map_err(|e| kernel(op, e, chain_name))?;
-                }
+            for rule in rules {
+                validate::check_rule(table, chain, rule).map_err(|e| kernel(op, e, chain_name))?;
             }
             let chain = table
                 .chain_mut(chain_name)
                 .ok_or_else(Error::no_such_chain)?;
+            let new: Vec<Rule> = match owned {
+                Some(v) => v,
+                None => inv.rules.clone(),
+            };
             if c == cmd::REPLACE {
-                chain.rules[index] = inv.rules[0].clone();
+                if let (Some(slot), Some(rule)) =
+                    (chain.rules.get_mut(index), new.into_iter().next())
+                {
+                    *slot = rule;
+                }
+            } else if index == chain.rules.len() {
+                chain.rules.extend(new);
             } else {
-                for rule in &inv.rules {
-                    chain.rules.insert(index, rule.clone());
+                for rule in new {
+                    chain.rules.insert(index, rule);
                     index += 1;
                 }
             }
@@ -181,7 +198,7 @@ pub fn apply_unvalidated(table: &mut Table, inv: &Invocation) -> Result<()> {
             let chain = table
                 .chain_mut(chain_name)
                 .ok_or_else(Error::no_such_chain)?;
-            for rule in &inv.rules {
+            for rule in rules {
                 let pos = chain.rules.iter().position(|r| r.same_spec(rule));
                 match pos {
                     Some(i) if c == cmd::DELETE => {

@@ -85,22 +85,103 @@ pub struct RestoreOutput {
     pub output: String,
 }
 
-/// One queued step of a table's transaction.
-enum Step {
+/// One line of a table's transaction, kept to replay the transaction
+/// when the table fails validation at COMMIT.
+enum Step<'a> {
     /// `:CHAIN POLICY [p:b]`
     Chain {
-        name: String,
+        name: &'a str,
         policy: Option<Policy>,
         counters: Counters,
     },
-    /// A command line.
-    Command(Box<Invocation>),
+    /// A command line, parsed again when replayed.
+    Command(&'a str),
+}
+
+/// Why a table's transaction failed before COMMIT: reported at COMMIT
+/// (the kernel answers the whole batch), after any parameter problem in
+/// a later line of the table.
+enum Deferred {
+    Error(RestoreError),
+    /// `-j CHAIN` to a chain the table lacks, reported at the COMMIT line.
+    MissingJump(String),
+}
+
+/// The table between `*table` and `COMMIT`: commands run as their lines
+/// are read, on a private copy that replaces the live table at COMMIT.
+struct Transaction<'a> {
+    id: TableId,
+    /// False under --test or for a table --table leaves out: lines are
+    /// parsed and checked, nothing runs.
+    live: bool,
+    /// The working copy; `None` while the table does not exist (without
+    /// --noflush the table is deleted first and comes back, with its
+    /// built-in chains, on its first write: nft's table flush).
+    table: Option<Table>,
+    /// The first failure; later commands no longer run.
+    failed: Option<Deferred>,
+    /// What `-L`/`-S` lines printed.
+    output: String,
+    steps: Vec<(usize, Step<'a>)>,
+    /// Rule-adding commands (index in `steps`, line), to find which one
+    /// the kernel refuses.
+    rule_adds: Vec<(usize, usize)>,
 }
 
 /// The restore tokenizer (iptables/xshared.c `add_param_to_argv`): words
 /// split at blanks, double quotes group, and inside quotes a backslash
 /// escapes the next character. A closing quote ends the word.
 pub fn tokenize(line: &str) -> Result<Vec<String>, Error> {
+    if line.contains('"') {
+        return tokenize_quoted(line);
+    }
+    let mut words = Vec::new();
+    split_plain(line, &mut words)?;
+    Ok(words.into_iter().map(str::to_string).collect())
+}
+
+/// xt_param_buf holds 1024 bytes.
+const MAX_PARAM_LEN: usize = 1024;
+
+/// iptables' argv store holds MAX_ARGC (255) words with the 3 it adds;
+/// the check runs when a blank ends a word.
+fn too_many_words(count: usize) -> bool {
+    count + 4 >= 255
+}
+
+/// [`tokenize`] for a line without quotes (every line iptables-save
+/// writes unless a comment or log prefix needs quoting): the words are
+/// appended to `words` as slices of the line, nothing is copied.
+fn split_plain<'a>(line: &'a str, words: &mut Vec<&'a str>) -> Result<(), Error> {
+    let bytes = line.as_bytes();
+    let blank = |b: u8| matches!(b, b' ' | b'\t' | b'\n');
+    let mut count = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if blank(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && !blank(bytes[i]) {
+            i += 1;
+        }
+        // Blanks are ASCII, so both ends are character boundaries.
+        let word = &line[start..i];
+        if word.len() >= MAX_PARAM_LEN {
+            return Err(Error::param("Parameter too long!"));
+        }
+        words.push(word);
+        count += 1;
+        if i < bytes.len() && too_many_words(count) {
+            return Err(Error::param("Parser cannot handle more arguments"));
+        }
+    }
+    Ok(())
+}
+
+/// The general tokenizer, character by character.
+fn tokenize_quoted(line: &str) -> Result<Vec<String>, Error> {
     let mut words = Vec::new();
     let mut word = String::new();
     let mut quote_open = false;
@@ -133,16 +214,14 @@ pub fn tokenize(line: &str) -> Result<Vec<String>, Error> {
             }
             _ => {
                 word.push(c);
-                // xt_param_buf holds 1024 bytes.
-                if word.len() >= 1024 {
+                if word.len() >= MAX_PARAM_LEN {
                     return Err(Error::param("Parameter too long!"));
                 }
                 continue;
             }
         }
         words.push(std::mem::take(&mut word));
-        // iptables' argv store holds MAX_ARGC (255) words with the 3 it adds.
-        if words.len() + 4 >= 255 {
+        if too_many_words(words.len()) {
             return Err(Error::param("Parser cannot handle more arguments"));
         }
     }
@@ -153,11 +232,14 @@ pub fn tokenize(line: &str) -> Result<Vec<String>, Error> {
 }
 
 /// The packet and byte counter words of a `[p:b]` prefix.
-type RuleCounters = (String, String);
+type RuleCounters<'a> = (&'a str, &'a str);
 
 /// `[PKTS:BYTES]` at the start of a rule line (xshared.c
 /// `tokenize_rule_counters`); returns the counters text and the rest.
-fn split_rule_counters(line: &str, lineno: usize) -> Result<(Option<RuleCounters>, &str), Error> {
+fn split_rule_counters(
+    line: &str,
+    lineno: usize,
+) -> Result<(Option<RuleCounters<'_>>, &str), Error> {
     if !line.starts_with('[') {
         return Ok((None, line));
     }
@@ -173,7 +255,7 @@ fn split_rule_counters(line: &str, lineno: usize) -> Result<(Option<RuleCounters
     if b.is_empty() {
         return Err(Error::param(format!("Bad line {lineno}: need ]")));
     }
-    Ok((Some((p.to_string(), b.to_string())), &line[close + 1..]))
+    Ok((Some((p, b)), &line[close + 1..]))
 }
 
 /// `[p:b]` for a chain line (xshared.c `parse_counters`: `[%llu:%llu]`).
@@ -187,14 +269,64 @@ fn parse_chain_counters(text: &str) -> Option<Counters> {
     })
 }
 
+/// Parses a rule or command line of table `id` (what follows an
+/// optional `[p:b]`), as iptables-restore hands it to do_parse with
+/// `-t TABLE` (and `--set-counters P B` under --counters) in front.
+/// `None` for `-V`/`-h`.
+fn parse_command_line(
+    id: TableId,
+    line: &str,
+    lineno: usize,
+    opts: RestoreOptions,
+) -> Result<Option<Invocation>, RestoreError> {
+    let param = |error: Error| RestoreError::Param {
+        line: lineno,
+        error,
+    };
+    let (ctrs, rest) = split_rule_counters(line, lineno).map_err(param)?;
+    let mut words: Vec<&str> = Vec::with_capacity(32);
+    words.extend(["-t", id.name()]);
+    if let (true, Some((p, b))) = (opts.counters, ctrs) {
+        words.extend(["--set-counters", p, b]);
+    }
+    let quoted;
+    if rest.contains('"') {
+        quoted = tokenize_quoted(rest).map_err(param)?;
+        words.extend(quoted.iter().map(String::as_str));
+    } else {
+        split_plain(rest, &mut words).map_err(param)?;
+    }
+    let inv = argv::parse_words(&words, id.name(), true).map_err(param)?;
+    if inv.version || inv.help {
+        return Ok(None);
+    }
+    if TableId::from_name(&inv.table) != Some(id) {
+        return Err(param(Error::NoTable(inv.table)));
+    }
+    Ok(Some(inv))
+}
+
 /// Restores `input` into `rs`.
 pub fn restore(
     rs: &mut Ruleset,
     input: &str,
     opts: RestoreOptions,
 ) -> Result<RestoreOutput, RestoreError> {
+    restore_counting(rs, input, opts, &mut 0)
+}
+
+/// [`restore`], counting in `committed` the tables it put in place (or
+/// deleted), which stay in place when a later table fails: whoever keeps
+/// the ruleset somewhere learns whether it needs writing back without
+/// comparing copies.
+pub fn restore_counting(
+    rs: &mut Ruleset,
+    input: &str,
+    opts: RestoreOptions,
+    committed: &mut usize,
+) -> Result<RestoreOutput, RestoreError> {
     let mut out = RestoreOutput::default();
-    let mut current: Option<(TableId, Vec<(usize, Step)>)> = None;
+    let mut current: Option<Transaction<'_>> = None;
     let mut lineno = 0usize;
     for raw in input.split_inclusive('\n') {
         lineno += 1;
@@ -209,13 +341,12 @@ pub fn restore(
         };
         let in_table = current.is_some();
         if in_table && line.starts_with("COMMIT") && line.len() == 6 {
-            let Some((id, steps)) = current.take() else {
+            let Some(tx) = current.take() else {
                 continue;
             };
-            if opts.only_table.is_some_and(|t| t != id) || opts.test {
-                continue;
+            if commit_table(rs, tx, opts, lineno, &mut out)? {
+                *committed += 1;
             }
-            commit_table(rs, id, steps, opts, lineno, &mut out)?;
         } else if line.starts_with('*') && !in_table {
             let name = line[1..].split([' ', '\t']).find(|w| !w.is_empty());
             let Some(name) = name else {
@@ -228,8 +359,21 @@ pub fn restore(
                     "iptables-restore: line {lineno} table name '{name}' invalid"
                 ))));
             };
-            current = Some((id, Vec::new()));
-        } else if let (Some(rest), Some((id, steps))) = (line.strip_prefix(':'), current.as_mut()) {
+            let live = !opts.test && opts.only_table.is_none_or(|t| t == id);
+            current = Some(Transaction {
+                id,
+                live,
+                table: if live && opts.noflush {
+                    rs.table(id).cloned()
+                } else {
+                    None
+                },
+                failed: None,
+                output: String::new(),
+                steps: Vec::new(),
+                rule_adds: Vec::new(),
+            });
+        } else if let (Some(rest), Some(tx)) = (line.strip_prefix(':'), current.as_mut()) {
             let mut words = rest.split([' ', '\t']).filter(|w| !w.is_empty());
             let Some(name) = words.next() else {
                 return Err(param(Error::param(format!(
@@ -242,7 +386,7 @@ pub fn restore(
                     "iptables-restore: line {lineno} policy invalid"
                 ))));
             };
-            let builtin = id.builtin_hooks().iter().any(|h| h.chain_name() == name);
+            let builtin = tx.id.builtin_hooks().iter().any(|h| h.chain_name() == name);
             let mut counters = Counters::default();
             let policy = if builtin {
                 if opts.counters {
@@ -265,29 +409,25 @@ pub fn restore(
             } else {
                 None
             };
-            steps.push((
-                lineno,
-                Step::Chain {
-                    name: name.to_string(),
-                    policy,
-                    counters,
-                },
-            ));
-        } else if let Some((id, steps)) = current.as_mut() {
-            let (ctrs, rest) = split_rule_counters(line, lineno).map_err(param)?;
-            let mut words = vec!["-t".to_string(), id.name().to_string()];
-            if let (true, Some((p, b))) = (opts.counters, ctrs) {
-                words.extend(["--set-counters".to_string(), p, b]);
+            if tx.live && tx.failed.is_none() {
+                let t = tx.table.get_or_insert_with(|| Table::new(tx.id));
+                declare_chain(t, name, policy, counters);
+                tx.steps.push((
+                    lineno,
+                    Step::Chain {
+                        name,
+                        policy,
+                        counters,
+                    },
+                ));
             }
-            words.extend(tokenize(rest).map_err(param)?);
-            let inv = argv::parse(&words, id.name(), true).map_err(param)?;
-            if inv.version || inv.help {
+        } else if let Some(tx) = current.as_mut() {
+            let Some(inv) = parse_command_line(tx.id, line, lineno, opts)? else {
                 continue;
+            };
+            if tx.live && tx.failed.is_none() {
+                run_command(tx, inv, lineno, line);
             }
-            if TableId::from_name(&inv.table) != Some(*id) {
-                return Err(param(Error::NoTable(inv.table.clone())));
-            }
-            steps.push((lineno, Step::Command(Box::new(inv))));
         } else {
             return Err(RestoreError::LineFailed {
                 line: lineno,
@@ -301,77 +441,83 @@ pub fn restore(
     Ok(out)
 }
 
-/// Runs one table's queued steps and commits the result.
+/// Runs one command of a live transaction; a failure is kept for COMMIT.
+fn run_command<'a>(tx: &mut Transaction<'a>, inv: Invocation, lineno: usize, line: &'a str) {
+    if inv.command & (cmd::LIST | cmd::LIST_RULES) != 0 {
+        let mut tmp = Ruleset::default();
+        if let Some(t) = &tx.table {
+            tmp.set_table(t.clone());
+        }
+        match ops::execute(&mut tmp, &inv) {
+            Ok(o) => tx.output.push_str(&o.output),
+            Err(e) => tx.failed = Some(Deferred::Error(to_line_error(e, lineno))),
+        }
+        return;
+    }
+    if tx.table.is_none()
+        && inv.chain.is_none()
+        && inv.command & (cmd::FLUSH | cmd::ZERO | cmd::DELETE_CHAIN) != 0
+    {
+        return;
+    }
+    let t = tx.table.get_or_insert_with(|| Table::new(tx.id));
+    if let Some(jump) = &inv.jump_chain {
+        if t.chain(jump).is_none() {
+            tx.failed = Some(Deferred::MissingJump(jump.clone()));
+            return;
+        }
+    }
+    let adds = inv.command & (cmd::APPEND | cmd::INSERT | cmd::REPLACE) != 0;
+    if let Err(e) = ops::apply_unvalidated_owned(t, inv) {
+        tx.failed = Some(Deferred::Error(to_line_error(e, lineno)));
+        return;
+    }
+    if adds {
+        tx.rule_adds.push((tx.steps.len(), lineno));
+    }
+    tx.steps.push((lineno, Step::Command(line)));
+}
+
+/// COMMIT: reports a failure of the transaction, else validates the table
+/// as the kernel does and puts it in place. `Ok(false)` when the table
+/// was only checked (--test, or left out by --table).
 fn commit_table(
     rs: &mut Ruleset,
-    id: TableId,
-    steps: Vec<(usize, Step)>,
+    tx: Transaction<'_>,
     opts: RestoreOptions,
     commit_line: usize,
     out: &mut RestoreOutput,
-) -> Result<(), RestoreError> {
-    // Without --noflush the table is deleted first and comes back, with
-    // its built-in chains, on its first write (nft's table flush).
-    let mut table: Option<Table> = if opts.noflush {
-        rs.table(id).cloned()
-    } else {
-        None
-    };
-    // Rule-adding commands, to find which one the kernel refuses.
-    let mut rule_adds: Vec<(usize, usize)> = Vec::new();
-    for (index, (line, step)) in steps.iter().enumerate() {
-        match step {
-            Step::Chain {
-                name,
-                policy,
-                counters,
-            } => {
-                let t = table.get_or_insert_with(|| Table::new(id));
-                declare_chain(t, name, *policy, *counters);
-            }
-            Step::Command(inv) => {
-                let listing = inv.command & (cmd::LIST | cmd::LIST_RULES) != 0;
-                if listing {
-                    let mut tmp = Ruleset::default();
-                    if let Some(t) = &table {
-                        tmp.set_table(t.clone());
-                    }
-                    let o = ops::execute(&mut tmp, inv).map_err(|e| to_line_error(e, *line))?;
-                    out.output.push_str(&o.output);
-                    continue;
-                }
-                if table.is_none()
-                    && inv.chain.is_none()
-                    && inv.command & (cmd::FLUSH | cmd::ZERO | cmd::DELETE_CHAIN) != 0
-                {
-                    continue;
-                }
-                let t = table.get_or_insert_with(|| Table::new(id));
-                if let Some(jump) = &inv.jump_chain {
-                    if t.chain(jump).is_none() {
-                        return Err(RestoreError::Param {
-                            line: commit_line,
-                            error: Error::param(format!("Chain '{jump}' does not exist")),
-                        });
-                    }
-                }
-                ops::apply_unvalidated(t, inv).map_err(|e| to_line_error(e, *line))?;
-                if inv.command & (cmd::APPEND | cmd::INSERT | cmd::REPLACE) != 0 {
-                    rule_adds.push((index, *line));
-                }
-            }
-        }
+) -> Result<bool, RestoreError> {
+    if !tx.live {
+        return Ok(false);
     }
-    if let Some(t) = &table {
+    match tx.failed {
+        Some(Deferred::Error(e)) => return Err(e),
+        Some(Deferred::MissingJump(jump)) => {
+            return Err(RestoreError::Param {
+                line: commit_line,
+                error: Error::param(format!("Chain '{jump}' does not exist")),
+            })
+        }
+        None => {}
+    }
+    out.output.push_str(&tx.output);
+    if let Some(t) = &tx.table {
         if validate::validate_table(t).is_err() {
-            return Err(locate_kernel_error(rs, id, &steps, opts, &rule_adds));
+            return Err(locate_kernel_error(
+                rs,
+                tx.id,
+                &tx.steps,
+                opts,
+                &tx.rule_adds,
+            ));
         }
     }
-    match table {
+    match tx.table {
         Some(t) => rs.set_table(t),
-        None => rs.remove_table(id),
+        None => rs.remove_table(tx.id),
     }
-    Ok(())
+    Ok(true)
 }
 
 /// A `:CHAIN POLICY [p:b]` line: sets a built-in chain's policy and
@@ -414,17 +560,20 @@ fn to_line_error(e: Error, line: usize) -> RestoreError {
 fn locate_kernel_error(
     rs: &Ruleset,
     id: TableId,
-    steps: &[(usize, Step)],
+    steps: &[(usize, Step<'_>)],
     opts: RestoreOptions,
     rule_adds: &[(usize, usize)],
 ) -> RestoreError {
+    // The lines parsed once already; parsing is deterministic.
+    let invocation =
+        |lineno: usize, line: &str| parse_command_line(id, line, lineno, opts).ok().flatten();
     let state_after = |upto: usize| -> Result<(), Errno> {
         let mut table: Option<Table> = if opts.noflush {
             rs.table(id).cloned()
         } else {
             None
         };
-        for (_, step) in &steps[..=upto] {
+        for (lineno, step) in &steps[..=upto] {
             let t = table.get_or_insert_with(|| Table::new(id));
             match step {
                 Step::Chain {
@@ -432,9 +581,9 @@ fn locate_kernel_error(
                     policy,
                     counters,
                 } => declare_chain(t, name, *policy, *counters),
-                Step::Command(inv) => {
-                    if inv.command & (cmd::LIST | cmd::LIST_RULES) == 0 {
-                        let _ = ops::apply_unvalidated(t, inv);
+                Step::Command(line) => {
+                    if let Some(inv) = invocation(*lineno, line) {
+                        let _ = ops::apply_unvalidated_owned(t, inv);
                     }
                 }
             }
@@ -455,7 +604,10 @@ fn locate_kernel_error(
     }
     let mut list = Vec::new();
     for &(index, line) in &rule_adds[lo.min(rule_adds.len())..] {
-        if let Step::Command(inv) = &steps[index].1 {
+        let (lineno, Step::Command(text)) = &steps[index] else {
+            continue;
+        };
+        if let Some(inv) = invocation(*lineno, text) {
             let op = match inv.command {
                 cmd::INSERT => KernelOp::RuleInsert,
                 cmd::REPLACE => KernelOp::RuleReplace,
@@ -466,4 +618,138 @@ fn locate_kernel_error(
         }
     }
     RestoreError::Kernel(list)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::save::save;
+
+    fn run(input: &str, opts: RestoreOptions) -> (Result<String, String>, String) {
+        let mut rs = Ruleset::default();
+        let base = "*filter\n:keep - [0:0]\n-A INPUT -j keep\nCOMMIT\n";
+        restore(&mut rs, base, RestoreOptions::default()).expect("base ruleset");
+        let r = restore(&mut rs, input, opts)
+            .map(|o| o.output)
+            .map_err(|e| e.message("iptables-restore"));
+        (r, save(&rs, None, false, None))
+    }
+
+    const BASE_SAVED: &str = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:keep - [0:0]\n-A INPUT -j keep\nCOMMIT\n";
+
+    #[test]
+    fn a_later_parameter_problem_wins_over_an_earlier_failed_command() {
+        let (r, saved) = run(
+            "*filter\n-A nochain -j ACCEPT\n-A INPUT --bogus\nCOMMIT\n",
+            RestoreOptions::default(),
+        );
+        let e = r.unwrap_err();
+        assert!(
+            e.contains("unknown option \"--bogus\"\nError occurred at line: 3"),
+            "{e}"
+        );
+        assert_eq!(saved, BASE_SAVED);
+        let (r, _) = run(
+            "*filter\n-A nochain -j ACCEPT\n-A INPUT -j ACCEPT\nCOMMIT\n",
+            RestoreOptions::default(),
+        );
+        assert_eq!(
+            r.unwrap_err(),
+            "iptables-restore: line 2 failed: No chain/target/match by that name.\n"
+        );
+    }
+
+    #[test]
+    fn a_jump_to_a_missing_chain_is_reported_at_commit() {
+        let (r, saved) = run(
+            "*filter\n-A INPUT -j foo\n-A INPUT -p tcp --dport 80 -j ACCEPT\nCOMMIT\n",
+            RestoreOptions::default(),
+        );
+        let e = r.unwrap_err();
+        assert!(
+            e.contains("Chain 'foo' does not exist\nError occurred at line: 4"),
+            "{e}"
+        );
+        assert_eq!(saved, BASE_SAVED);
+    }
+
+    #[test]
+    fn a_loop_is_found_by_replaying_the_transaction() {
+        let input = "*filter\n:a - [0:0]\n:b - [0:0]\n-A INPUT -j a\n-A a -j b\n-A b -j a\n-A INPUT -j ACCEPT\nCOMMIT\n";
+        let (r, saved) = run(input, RestoreOptions::default());
+        assert_eq!(
+            r.unwrap_err(),
+            "iptables-restore v1.8.9 (nf_tables): \nline 6: RULE_APPEND failed (Too many links): rule in chain b\nline 7: RULE_APPEND failed (Too many links): rule in chain INPUT\n"
+        );
+        assert_eq!(saved, BASE_SAVED);
+        // --test parses only: nothing runs, nothing fails, nothing changes.
+        let opts = RestoreOptions {
+            test: true,
+            ..Default::default()
+        };
+        let (r, saved) = run(input, opts);
+        assert_eq!(r, Ok(String::new()));
+        assert_eq!(saved, BASE_SAVED);
+    }
+
+    #[test]
+    fn listings_see_the_table_as_it_is_at_their_line() {
+        let input = "*filter\n:c - [0:0]\n-S\n-A c -j ACCEPT\n-S c\nCOMMIT\n";
+        let (r, _) = run(input, RestoreOptions::default());
+        assert_eq!(
+            r.unwrap(),
+            "-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n-N c\n-N c\n-A c -j ACCEPT\n"
+        );
+    }
+
+    #[test]
+    fn noflush_keeps_and_tables_committed_before_a_failure_stay() {
+        let opts = RestoreOptions {
+            noflush: true,
+            ..Default::default()
+        };
+        let (r, saved) = run("*filter\n-A keep -j DROP\nCOMMIT\n", opts);
+        assert_eq!(r, Ok(String::new()));
+        assert!(
+            saved.contains("-A INPUT -j keep\n-A keep -j DROP\n"),
+            "{saved}"
+        );
+        let (r, saved) = run(
+            "*nat\n-A POSTROUTING -j MASQUERADE\nCOMMIT\n*filter\n-A INPUT -j nope\nCOMMIT\n",
+            RestoreOptions::default(),
+        );
+        assert!(r.is_err());
+        assert!(
+            saved.contains("*nat\n") && saved.contains("-A INPUT -j keep\n"),
+            "{saved}"
+        );
+    }
+
+    #[test]
+    fn tokenizer_fast_path_agrees_with_the_general_one() {
+        for line in [
+            "-A INPUT  -s 1.2.3.4\t-j ACCEPT ",
+            "   ",
+            "",
+            "-A\tX\n",
+            "x y z",
+        ] {
+            let fast: Vec<String> = tokenize(line).unwrap();
+            assert_eq!(fast, tokenize_quoted(line).unwrap(), "{line:?}");
+        }
+        let long = format!("-A INPUT {}", "x".repeat(1024));
+        assert!(tokenize(&long).is_err() && tokenize_quoted(&long).is_err());
+        let ok = format!("-A INPUT {}", "x".repeat(1023));
+        assert!(tokenize(&ok).is_ok());
+        // 250 words and a blank after the last one: too many; without the
+        // blank the last word is taken as iptables does.
+        let many = vec!["w"; 251].join(" ");
+        assert!(tokenize(&many).is_ok() && tokenize_quoted(&many).is_ok());
+        let many_blank = format!("{many} ");
+        assert!(tokenize(&many_blank).is_err() && tokenize_quoted(&many_blank).is_err());
+        assert_eq!(
+            tokenize("-m comment --comment \"a \\\"b\\\" c\" -j X").unwrap(),
+            ["-m", "comment", "--comment", "a \"b\" c", "-j", "X"]
+        );
+    }
 }

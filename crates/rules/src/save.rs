@@ -3,6 +3,7 @@
 
 use crate::argv::proto_to_name;
 use crate::model::{Chain, Counters, Rule, Ruleset, Table, Target};
+use crate::num::push_decimal;
 
 /// The version iptables prints in headers and `--version`.
 pub const IPTABLES_VERSION: &str = "v1.8.9 (nf_tables)";
@@ -25,16 +26,20 @@ fn write_rule_spec(out: &mut String, rule: &Rule, counters: Option<Counters>) {
             if m.invert {
                 out.push_str(" !");
             }
-            out.push_str(&format!(" -{letter} {}", m.name));
+            out.push_str(" -");
+            out.push(letter);
+            out.push(' ');
+            out.push_str(&m.name);
         }
     }
     if rule.proto != 0 {
         if rule.proto_invert {
             out.push_str(" !");
         }
+        out.push_str(" -p ");
         match proto_to_name(rule.proto, false) {
-            Some(name) => out.push_str(&format!(" -p {name}")),
-            None => out.push_str(&format!(" -p {}", rule.proto)),
+            Some(name) => out.push_str(name),
+            None => push_decimal(out, rule.proto.into()),
         }
     }
     if let Some(inv) = rule.fragment {
@@ -49,7 +54,10 @@ fn write_rule_spec(out: &mut String, rule: &Rule, counters: Option<Counters>) {
         m.save(out);
     }
     if let Some(c) = counters {
-        out.push_str(&format!(" -c {} {}", c.packets, c.bytes));
+        out.push_str(" -c ");
+        push_decimal(out, c.packets);
+        out.push(' ');
+        push_decimal(out, c.bytes);
     }
     match &rule.target {
         Target::None => {}
@@ -80,11 +88,19 @@ fn write_addr(out: &mut String, letter: char, net: crate::addr::Ipv4Net, invert:
     if invert {
         out.push_str(" !");
     }
-    out.push_str(&format!(" -{letter} {}", net.save_text()));
+    out.push_str(" -");
+    out.push(letter);
+    out.push(' ');
+    net.write_save(out);
 }
 
-fn counters_text(c: Counters) -> String {
-    format!("[{}:{}]", c.packets, c.bytes)
+/// `[PACKETS:BYTES]`
+fn write_counters(out: &mut String, c: Counters) {
+    out.push('[');
+    push_decimal(out, c.packets);
+    out.push(':');
+    push_decimal(out, c.bytes);
+    out.push(']');
 }
 
 /// One table in iptables-save form, from `*table` to `COMMIT`.
@@ -103,17 +119,18 @@ pub fn save_table(out: &mut String, table: &Table, with_counters: bool) {
         } else {
             Counters::default()
         };
-        out.push_str(&format!(
-            ":{} {} {}\n",
-            chain.name,
-            policy,
-            counters_text(counters)
-        ));
+        out.push(':');
+        out.push_str(&chain.name);
+        out.push(' ');
+        out.push_str(policy);
+        out.push(' ');
+        write_counters(out, counters);
+        out.push('\n');
     }
     for chain in table.chains() {
         for rule in &chain.rules {
             if with_counters {
-                out.push_str(&counters_text(rule.counters));
+                write_counters(out, rule.counters);
                 out.push(' ');
             }
             out.push_str("-A ");
@@ -134,7 +151,14 @@ pub fn save(
     with_counters: bool,
     stamp: Option<&str>,
 ) -> String {
-    let mut out = String::new();
+    // About 80 bytes a rule: one allocation instead of a string that
+    // doubles (and copies) its way to megabytes.
+    let rules: usize = ruleset
+        .tables()
+        .flat_map(|t| t.chains())
+        .map(|c| c.rules.len() + 1)
+        .sum();
+    let mut out = String::with_capacity(rules * 80 + 256);
     for table in ruleset
         .tables()
         .filter(|t| only.is_none_or(|id| id == t.id))

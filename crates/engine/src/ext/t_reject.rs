@@ -6,7 +6,6 @@ use palisade_rules::ext::Extension;
 use palisade_rules::model::{Rule, TableId};
 
 use super::{downcast, HookCtx, PacketTarget, Verdict};
-use crate::conntrack::{CtInfo, CtRef};
 use crate::env::{Generated, GeneratedKind};
 use crate::meta::PacketMeta;
 use crate::reply;
@@ -41,23 +40,12 @@ impl PacketTarget for RejectTarget {
             RejectWith::IcmpAdminProhibited => 13,
             RejectWith::TcpReset => {
                 if let Some(data) = reply::reject_reset(cx.env, cx.pkt, cx.meta) {
-                    // nf_ct_attach: the reset is RELATED to the packet's
-                    // connection, in the other direction.
-                    let ct = match cx.meta.ct {
-                        CtRef::Conn(id, info) => CtRef::Conn(
-                            id,
-                            if info.dir() == crate::conntrack::Dir::Original {
-                                CtInfo::RelatedReply
-                            } else {
-                                CtInfo::Related
-                            },
-                        ),
-                        other => other,
-                    };
+                    // nf_send_reset: nf_ct_attach, the reset is RELATED to
+                    // the packet's connection, in the other direction.
                     cx.env.generated.push(Generated {
                         data,
                         meta: PacketMeta {
-                            ct,
+                            ct: cx.meta.ct.attached_to_answer(),
                             local_origin: true,
                             ..PacketMeta::default()
                         },
@@ -71,9 +59,12 @@ impl PacketTarget for RejectTarget {
             if let Some(data) =
                 reply::icmp_error(cx.now, cx.topo, cx.env, cx.pkt, cx.meta, 3, code, 0)
             {
+                // nf_send_unreach -> icmp_send: icmp_glue_bits attaches
+                // the packet's connection (nf_ct_attach).
                 cx.env.generated.push(Generated {
                     data,
                     meta: PacketMeta {
+                        ct: cx.meta.ct.attached_to_answer(),
                         local_origin: true,
                         ..PacketMeta::default()
                     },

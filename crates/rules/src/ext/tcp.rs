@@ -10,6 +10,7 @@ use std::any::Any;
 use super::util::{parse_port_range, parse_uint, port_name, save_invert};
 use super::{CheckCtx, Extension, OptCall, OptDef, RuleCtx};
 use crate::error::{Errno, Error, Result};
+use crate::num::push_decimal;
 
 const IPPROTO_TCP: u8 = 6;
 
@@ -139,10 +140,13 @@ pub fn save_ports(out: &mut String, opt: &str, range: (u16, u16), invert: bool) 
         return;
     }
     save_invert(out, invert);
-    if range.0 == range.1 {
-        out.push_str(&format!(" --{opt} {}", range.0));
-    } else {
-        out.push_str(&format!(" --{opt} {}:{}", range.0, range.1));
+    out.push_str(" --");
+    out.push_str(opt);
+    out.push(' ');
+    push_decimal(out, range.0.into());
+    if range.0 != range.1 {
+        out.push(':');
+        push_decimal(out, range.1.into());
     }
 }
 
@@ -238,11 +242,10 @@ impl Extension for Tcp {
         }
         if self.flags_mask != 0 || self.flags_invert {
             save_invert(out, self.flags_invert);
-            out.push_str(&format!(
-                " --tcp-flags {} {}",
-                flags_text(self.flags_mask),
-                flags_text(self.flags_cmp)
-            ));
+            out.push_str(" --tcp-flags ");
+            out.push_str(&flags_text(self.flags_mask));
+            out.push(' ');
+            out.push_str(&flags_text(self.flags_cmp));
         }
     }
 
