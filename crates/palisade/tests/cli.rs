@@ -300,3 +300,48 @@ fn program_name_selects_the_program() {
         .expect("run");
     assert!(text(&o.stdout).contains("-A INPUT -p tcp\n"));
 }
+
+#[test]
+fn rename_to_names_the_state_file_cannot_hold_is_refused() {
+    // iptables-nft 1.8.9 renames a chain to any name (`-E a ACCEPT`), but
+    // iptables-restore refuses such names on `:CHAIN` lines, and palisade's
+    // state file is read back by it: such a rename changes nothing.
+    let dir = tempdir("rename");
+    let state = dir.join("s.rules");
+    let ok = run(&state, &["iptables", "-N", "a"], "");
+    assert!(ok.status.success());
+    let long = "y".repeat(28);
+    let ok = run(&state, &["iptables", "-E", "a", &long], "");
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    for (name, why) in [
+        ("ACCEPT", "chain name may not clash with target name"),
+        ("MARK", "chain name may not clash with target name"),
+        ("a b", "Invalid chain name `a b'"),
+        ("", "chain name invalid"),
+    ] {
+        let r = run(&state, &["iptables", "-E", &long, name], "");
+        assert_eq!(r.status.code(), Some(1), "{name}");
+        assert_eq!(
+            text(&r.stderr),
+            format!("iptables: palisade cannot keep chain `{name}' in its state file: {why}\n")
+        );
+    }
+    let r = run(&state, &["iptables", "-E", &long, &"z".repeat(29)], "");
+    assert_eq!(r.status.code(), Some(1));
+    assert!(text(&r.stderr).ends_with("too long (must be under 29 chars)\n"));
+    let s = run(&state, &["iptables", "-S"], "");
+    assert!(s.status.success(), "{}", text(&s.stderr));
+    assert_eq!(
+        text(&s.stdout),
+        format!("-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n-N {long}\n")
+    );
+    // The same through iptables-restore.
+    let r = run(
+        &state,
+        &["iptables-restore", "--noflush"],
+        &format!("*filter\n-E {long} ACCEPT\nCOMMIT\n"),
+    );
+    assert_eq!(r.status.code(), Some(1));
+    let s = run(&state, &["iptables", "-S"], "");
+    assert!(text(&s.stdout).ends_with(&format!("-N {long}\n")));
+}

@@ -456,7 +456,7 @@ pub fn check_chain_name(name: &str) -> Result<()> {
     if ext::is_target_name(name) {
         return Err(Error::param("chain name may not clash with target name"));
     }
-    if name.chars().any(|c| c.is_ascii_whitespace()) {
+    if name.chars().any(crate::num::is_c_space) {
         return Err(Error::param(format!("Invalid chain name `{name}'")));
     }
     Ok(())
@@ -473,7 +473,7 @@ fn check_target_name(name: &str) -> Result<()> {
             MAX_NAME_LEN - 1
         )));
     }
-    if name.chars().any(|c| c.is_ascii_whitespace()) {
+    if name.chars().any(crate::num::is_c_space) {
         return Err(Error::param(format!("Invalid target name `{name}'")));
     }
     Ok(())

@@ -3,6 +3,15 @@
 //! leading blanks and a sign are accepted, base 0 means `0x` hex, leading-0
 //! octal or decimal, and the whole string must be consumed.
 
+/// The characters C's `isspace` accepts in the C locale.
+pub const C_SPACE: [char; 6] = [' ', '\t', '\n', '\x0b', '\x0c', '\r'];
+
+/// C's `isspace` in the C locale (unlike `char::is_ascii_whitespace`, it
+/// takes the vertical tab).
+pub fn is_c_space(c: char) -> bool {
+    C_SPACE.contains(&c)
+}
+
 /// Parses `s` as iptables' `xtables_strtoui(s, NULL, &v, min, max)` does
 /// with base 0, returning `None` where it would fail.
 pub fn strtoul_range(s: &str, min: u64, max: u64) -> Option<u64> {
@@ -27,7 +36,7 @@ pub fn strtoul_base(s: &str, base: u32) -> Option<u64> {
     {
         return Some(b.iter().fold(0u64, |v, d| v * 10 + u64::from(d - b'0')));
     }
-    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let t = s.trim_start_matches(C_SPACE);
     let (negative, t) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
         Some(b'+') => (false, &t[1..]),
