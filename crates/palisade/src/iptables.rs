@@ -80,7 +80,12 @@ fn wait_of(w: Option<i32>) -> Wait {
 
 fn run_iptables(args: &[String], state: Option<&Path>) -> u8 {
     let prog = "iptables";
-    let inv = match argv::parse(args, "filter", false) {
+    let mut warnings = Vec::new();
+    let parsed = argv::parse_with_warnings(args, "filter", false, &mut warnings);
+    for w in &warnings {
+        eprintln!("{w}");
+    }
+    let inv = match parsed {
         Ok(inv) => inv,
         Err(e) => return report(prog, &e),
     };

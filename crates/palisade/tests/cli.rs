@@ -345,3 +345,74 @@ fn rename_to_names_the_state_file_cannot_hold_is_refused() {
     let s = run(&state, &["iptables", "-S"], "");
     assert!(text(&s.stdout).ends_with(&format!("-N {long}\n")));
 }
+
+#[test]
+fn warnings_go_to_stderr_before_errors_as_iptables_prints_them() {
+    // Texts and order from iptables 1.8.9 (libxtables xtables_parse_interface,
+    // libxt_iprange.c, libxt_NFLOG.c, xshared.c parse_wait_interval).
+    let dir = tempdir("warnings");
+    let state = dir.join("s.rules");
+    let weird = |n: &str| {
+        format!("Warning: weird character in interface `{n}' ('/' and ' ' are not allowed by the kernel).\n")
+    };
+    let r = run(
+        &state,
+        &[
+            "iptables",
+            "-A",
+            "INPUT",
+            "-i",
+            "a/b",
+            "-j",
+            "NFLOG",
+            "--nflog-range",
+            "5",
+            "-m",
+            "iprange",
+            "--src-range",
+            "2.2.2.2-1.1.1.1",
+        ],
+        "",
+    );
+    assert!(r.status.success());
+    assert_eq!(
+        text(&r.stderr),
+        format!(
+            "{}xt_iprange: range 2.2.2.2-1.1.1.1 is reversed and will never match\n\
+             warn: --nflog-range has never worked and is no longer supported, please use --nflog-size instead\n",
+            weird("a/b")
+        )
+    );
+    let s = run(&state, &["iptables", "-S", "INPUT"], "");
+    assert_eq!(
+        text(&s.stdout),
+        "-P INPUT ACCEPT\n-A INPUT -i a/b -m iprange --src-range 2.2.2.2-1.1.1.1 -j NFLOG\n"
+    );
+    // Warnings printed before a refusal, which then changes nothing.
+    let r = run(
+        &state,
+        &["iptables", "-A", "INPUT", "-i", "a b", "-o", "x/"],
+        "",
+    );
+    assert_eq!(r.status.code(), Some(2));
+    assert_eq!(
+        text(&r.stderr),
+        format!(
+            "{}{}iptables v1.8.9 (nf_tables): Can't use -o with INPUT\n\n\
+             Try `iptables -h' or 'iptables --help' for more information.\n",
+            weird("a b"),
+            weird("x/")
+        )
+    );
+    let r = run(
+        &state,
+        &["iptables", "-w", "1", "-W", "10", "-S", "FORWARD"],
+        "",
+    );
+    assert!(r.status.success());
+    assert_eq!(
+        text(&r.stderr),
+        "Ignoring deprecated --wait-interval option.\n"
+    );
+    assert_eq!(text(&r.stdout), "-P FORWARD ACCEPT\n");
+}

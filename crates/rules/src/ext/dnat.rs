@@ -94,15 +94,7 @@ mod tests {
             proto_invert: false,
         };
         for (name, value) in opts {
-            let mut none = || None;
-            let mut call = OptCall {
-                name,
-                invert: false,
-                value: value.map(str::to_string),
-                ctx,
-                extra: &mut none,
-            };
-            d.parse(&mut call)?;
+            crate::ext::test_option(&mut d, name, *value, ctx)?;
         }
         d.finish(&ctx)?;
         Ok(d)

@@ -85,18 +85,15 @@ mod tests {
     fn parsed(proto: u8, opts: &[(&'static str, Option<&str>)]) -> Result<Masquerade> {
         let mut m = Masquerade::default();
         for (name, value) in opts {
-            let mut none = || None;
-            let mut call = OptCall {
+            crate::ext::test_option(
+                &mut m,
                 name,
-                invert: false,
-                value: value.map(str::to_string),
-                ctx: super::super::RuleCtx {
+                *value,
+                crate::ext::RuleCtx {
                     proto,
                     proto_invert: false,
                 },
-                extra: &mut none,
-            };
-            m.parse(&mut call)?;
+            )?;
         }
         Ok(m)
     }

@@ -144,9 +144,18 @@ pub struct OptCall<'a> {
     /// Further arguments, for options that consume more than one word
     /// (`--tcp-flags MASK COMP`): the next words of the command line.
     pub(crate) extra: &'a mut dyn FnMut() -> Option<String>,
+    /// Where [`OptCall::warn`] puts its lines.
+    pub(crate) warnings: &'a mut Vec<String>,
 }
 
 impl OptCall<'_> {
+    /// A line iptables writes to stderr while parsing this option without
+    /// failing (it may still fail afterwards): the caller prints the
+    /// collected lines in order, before any error message.
+    pub fn warn(&mut self, line: impl Into<String>) {
+        self.warnings.push(line.into());
+    }
+
     /// The option's argument (always present for [`ArgKind::Required`]).
     pub fn arg(&self) -> &str {
         self.value.as_deref().unwrap_or("")
@@ -201,6 +210,13 @@ pub trait Extension: ExtClone + Debug + Send + Sync + 'static {
     /// mandatory options, defaults, combinations.
     fn finish(&mut self, _ctx: &RuleCtx) -> Result<()> {
         Ok(())
+    }
+
+    /// A line the final check writes to stderr before checking anything
+    /// (an `x6_fcheck` that warns and goes on); printed before any error
+    /// of [`Extension::finish`].
+    fn final_warning(&self) -> Option<String> {
+        None
     }
 
     /// The options in iptables-save form, each with a leading space
@@ -318,6 +334,39 @@ pub fn find_target(name: &str) -> Option<Box<dyn Extension>> {
 /// a user chain may not take such a name.
 pub fn is_target_name(name: &str) -> bool {
     matches!(name, "ACCEPT" | "DROP" | "RETURN" | "QUEUE") || find_target(name).is_some()
+}
+
+/// For unit tests: hands `ext` one option as the parser does, with no
+/// words after it, and returns what it warned.
+#[cfg(test)]
+pub(crate) fn test_option(
+    ext: &mut dyn Extension,
+    name: &'static str,
+    value: Option<&str>,
+    ctx: RuleCtx,
+) -> Result<Vec<String>> {
+    let mut none = || None;
+    let mut warnings = Vec::new();
+    let mut call = OptCall {
+        name,
+        invert: false,
+        value: value.map(str::to_string),
+        ctx,
+        extra: &mut none,
+        warnings: &mut warnings,
+    };
+    ext.parse(&mut call)?;
+    Ok(warnings)
+}
+
+/// For unit tests: parses an `iptables` command line (split at spaces),
+/// returning the warnings it prints and its error text, if any.
+#[cfg(test)]
+pub(crate) fn test_warnings(line: &str) -> (Vec<String>, Option<String>) {
+    let words: Vec<String> = line.split(' ').map(str::to_string).collect();
+    let mut warnings = Vec::new();
+    let r = crate::argv::parse_with_warnings(&words, "filter", false, &mut warnings);
+    (warnings, r.err().map(|e| e.to_string()))
 }
 
 /// xtables' generic refusal of a repeated option.

@@ -139,8 +139,14 @@ impl Extension for Nflog {
         Ok(())
     }
 
+    fn final_warning(&self) -> Option<String> {
+        // libxt_NFLOG.c NFLOG_check, before xtables' exclusion check.
+        (self.given & (1 << O_RANGE) != 0).then(|| {
+            "warn: --nflog-range has never worked and is no longer supported, please use --nflog-size instead".into()
+        })
+    }
+
     fn finish(&mut self, _ctx: &RuleCtx) -> Result<()> {
-        // NFLOG_check also warns on stderr about --nflog-range.
         check_exclusions("NFLOG", EXCL, self.given)
     }
 
@@ -184,6 +190,20 @@ mod tests {
         n.save(&mut s);
         n.print(&mut p, true);
         (s, p)
+    }
+
+    #[test]
+    fn range_warns_before_the_final_check() {
+        let line = "warn: --nflog-range has never worked and is no longer supported, please use --nflog-size instead";
+        let (w, e) = crate::ext::test_warnings("-A INPUT -j NFLOG --nflog-range 5");
+        assert_eq!((w, e), (vec![line.to_string()], None));
+        let (w, e) = crate::ext::test_warnings("-A INPUT -j NFLOG --nflog-size 3 --nflog-range 5");
+        assert_eq!(w, [line]);
+        assert!(e.is_some_and(|e| e.contains("cannot be used together")));
+        // Matches are checked first, wherever -j stands.
+        let (w, e) = crate::ext::test_warnings("-A INPUT -j NFLOG --nflog-range 5 -m iprange");
+        assert!(w.is_empty());
+        assert!(e.is_some_and(|e| e.starts_with("iprange match:")));
     }
 
     #[test]

@@ -69,11 +69,13 @@ impl Extension for Physdev {
         let flag = match call.name {
             "physdev-in" => {
                 // physdev_parse: xtables_parse_interface on the argument.
-                self.physindev = parse_interface(call.arg(), false)?.name;
+                let arg = call.value.as_deref().unwrap_or("");
+                self.physindev = parse_interface(arg, false, call.warnings)?.name;
                 XT_PHYSDEV_OP_IN
             }
             "physdev-out" => {
-                self.physoutdev = parse_interface(call.arg(), false)?.name;
+                let arg = call.value.as_deref().unwrap_or("");
+                self.physoutdev = parse_interface(arg, false, call.warnings)?.name;
                 XT_PHYSDEV_OP_OUT
             }
             "physdev-is-in" => XT_PHYSDEV_OP_ISIN,
@@ -163,6 +165,24 @@ mod tests {
             proto: 0,
             proto_invert: false,
         }
+    }
+
+    #[test]
+    fn weird_interface_names_warn() {
+        let weird = |n: &str| {
+            format!("Warning: weird character in interface `{n}' ('/' and ' ' are not allowed by the kernel).")
+        };
+        let (w, e) =
+            crate::ext::test_warnings("-A INPUT -m physdev --physdev-in a/b --physdev-out x/");
+        assert_eq!(w, [weird("a/b"), weird("x/")]);
+        assert_eq!(e, None);
+        let (w, e) = crate::ext::test_warnings("-A INPUT -m physdev --physdev-in / --physdev-in x");
+        assert_eq!(w, [weird("/")]);
+        assert!(e.is_some());
+        // Too long is refused before the warning.
+        let (w, e) = crate::ext::test_warnings("-A INPUT -m physdev --physdev-in abcdefghijklmno/");
+        assert!(w.is_empty());
+        assert!(e.is_some_and(|e| e.contains("IFNAMSIZ")));
     }
 
     #[test]

@@ -93,15 +93,7 @@ mod tests {
             proto_invert: false,
         };
         for (name, value) in opts {
-            let mut none = || None;
-            let mut call = OptCall {
-                name,
-                invert: false,
-                value: value.map(str::to_string),
-                ctx,
-                extra: &mut none,
-            };
-            r.parse(&mut call)?;
+            crate::ext::test_option(&mut r, name, *value, ctx)?;
         }
         r.finish(&ctx)?;
         Ok(r)
