@@ -1214,7 +1214,7 @@ fn generic_opt_check(command: u32, options: u32) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use crate::ext::test_warnings;
+    use crate::ext::testing::warnings as test_warnings;
 
     fn weird(n: &str) -> String {
         format!("Warning: weird character in interface `{n}' ('/' and ' ' are not allowed by the kernel).")

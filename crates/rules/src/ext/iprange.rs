@@ -155,7 +155,7 @@ mod tests {
 
     #[test]
     fn reversed_ranges_warn() {
-        let (w, e) = crate::ext::test_warnings(
+        let (w, e) = crate::ext::testing::warnings(
             "-A INPUT -m iprange --src-range 10.0.0.9-10.0.0.1 ! --dst-range 1.2.3.4-1.2.3.4",
         );
         assert_eq!(
@@ -164,7 +164,7 @@ mod tests {
         );
         assert_eq!(e, None);
         // The warning comes before a later refusal.
-        let (w, e) = crate::ext::test_warnings(
+        let (w, e) = crate::ext::testing::warnings(
             "-A INPUT -m iprange --src-range 2.2.2.2-1.1 --src-range 1.1.1.1",
         );
         assert_eq!(
@@ -173,7 +173,7 @@ mod tests {
         );
         assert!(e.is_some_and(|e| e.contains("can only be used once")));
         // A bad address is refused without the warning.
-        let (w, _) = crate::ext::test_warnings("-A INPUT -m iprange --src-range 2.2.2.2-1.x");
+        let (w, _) = crate::ext::testing::warnings("-A INPUT -m iprange --src-range 2.2.2.2-1.x");
         assert!(w.is_empty());
     }
 

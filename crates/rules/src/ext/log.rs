@@ -203,7 +203,7 @@ mod tests {
     fn parsed(opts: &[(&'static str, Option<&str>)]) -> Result<Log> {
         let mut l = Log::default();
         for (name, value) in opts {
-            crate::ext::test_option(&mut l, name, *value, Default::default())?;
+            crate::ext::testing::option(&mut l, name, *value, Default::default())?;
         }
         Ok(l)
     }

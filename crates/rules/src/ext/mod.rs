@@ -15,6 +15,8 @@ use std::fmt::Debug;
 use crate::error::{Errno, Error, Result};
 use crate::model::{Hook, HookMask, TableId};
 
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod util;
 
 // One module per extension (keep alphabetical within each group).
@@ -334,39 +336,6 @@ pub fn find_target(name: &str) -> Option<Box<dyn Extension>> {
 /// a user chain may not take such a name.
 pub fn is_target_name(name: &str) -> bool {
     matches!(name, "ACCEPT" | "DROP" | "RETURN" | "QUEUE") || find_target(name).is_some()
-}
-
-/// For unit tests: hands `ext` one option as the parser does, with no
-/// words after it, and returns what it warned.
-#[cfg(test)]
-pub(crate) fn test_option(
-    ext: &mut dyn Extension,
-    name: &'static str,
-    value: Option<&str>,
-    ctx: RuleCtx,
-) -> Result<Vec<String>> {
-    let mut none = || None;
-    let mut warnings = Vec::new();
-    let mut call = OptCall {
-        name,
-        invert: false,
-        value: value.map(str::to_string),
-        ctx,
-        extra: &mut none,
-        warnings: &mut warnings,
-    };
-    ext.parse(&mut call)?;
-    Ok(warnings)
-}
-
-/// For unit tests: parses an `iptables` command line (split at spaces),
-/// returning the warnings it prints and its error text, if any.
-#[cfg(test)]
-pub(crate) fn test_warnings(line: &str) -> (Vec<String>, Option<String>) {
-    let words: Vec<String> = line.split(' ').map(str::to_string).collect();
-    let mut warnings = Vec::new();
-    let r = crate::argv::parse_with_warnings(&words, "filter", false, &mut warnings);
-    (warnings, r.err().map(|e| e.to_string()))
 }
 
 /// xtables' generic refusal of a repeated option.

@@ -230,7 +230,7 @@ mod tests {
 
     fn parsed(arg: &str) -> Result<Netmap> {
         let mut n = Netmap::default();
-        crate::ext::test_option(&mut n, "to", Some(arg), RuleCtx::default())?;
+        crate::ext::testing::option(&mut n, "to", Some(arg), RuleCtx::default())?;
         n.finish(&RuleCtx::default())?;
         Ok(n)
     }

@@ -183,7 +183,7 @@ mod tests {
 
     fn parsed(arg: &str) -> Result<Reject> {
         let mut r = Reject::default();
-        crate::ext::test_option(&mut r, "reject-with", Some(arg), Default::default())?;
+        crate::ext::testing::option(&mut r, "reject-with", Some(arg), Default::default())?;
         Ok(r)
     }
 
@@ -201,17 +201,17 @@ mod tests {
         let line = "--reject-with echo-reply no longer supported";
         for arg in ["echo-reply", "ECHOR", "e", "echoreply"] {
             let (w, e) =
-                crate::ext::test_warnings(&format!("-A INPUT -j REJECT --reject-with {arg}"));
+                crate::ext::testing::warnings(&format!("-A INPUT -j REJECT --reject-with {arg}"));
             assert_eq!(w, [line], "{arg}");
             assert_eq!(e, Some(format!("unknown reject type \"{arg}\"")));
         }
         for arg in ["echo-reply-x", "x"] {
             let (w, e) =
-                crate::ext::test_warnings(&format!("-A INPUT -j REJECT --reject-with {arg}"));
+                crate::ext::testing::warnings(&format!("-A INPUT -j REJECT --reject-with {arg}"));
             assert!(w.is_empty(), "{arg}");
             assert!(e.is_some());
         }
-        let (w, e) = crate::ext::test_warnings("-A INPUT -j REJECT --reject-with tcp");
+        let (w, e) = crate::ext::testing::warnings("-A INPUT -j REJECT --reject-with tcp");
         assert!(w.is_empty() && e.is_none());
     }
 

@@ -274,17 +274,11 @@ impl Extension for SetMatch {
 mod tests {
     use super::*;
     use crate::argv;
+    use crate::ext::testing::{self, words};
     use crate::restore::{restore, RestoreOptions};
 
-    fn words(s: &str) -> Vec<String> {
-        s.split_whitespace().map(str::to_string).collect()
-    }
-
     fn err(rule: &str) -> String {
-        argv::parse(&words(&format!("-A INPUT {rule}")), "filter", false)
-            .map(|_| ())
-            .unwrap_err()
-            .to_string()
+        testing::parse_error(&format!("-A INPUT {rule}"))
     }
 
     #[test]
@@ -295,11 +289,11 @@ mod tests {
             "-m set ! --set foo",
             "-m set --set foo",
         ] {
-            let (w, e) = crate::ext::test_warnings(&format!("-A INPUT {rule}"));
+            let (w, e) = crate::ext::testing::warnings(&format!("-A INPUT {rule}"));
             assert_eq!(w, [line], "{rule}");
             assert!(e.is_some(), "{rule}");
         }
-        let (w, _) = crate::ext::test_warnings("-A INPUT -m set --match-set foo src");
+        let (w, _) = crate::ext::testing::warnings("-A INPUT -m set --match-set foo src");
         assert!(w.is_empty());
     }
 
