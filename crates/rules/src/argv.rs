@@ -863,7 +863,10 @@ pub fn parse_words(args: &[&str], default_table: &str, restore: bool) -> Result<
     }
 
     if inv.command & rule_command != 0 {
-        let (matches, target_ext) = split_slots(p.slots);
+        let (mut matches, target_ext) = split_slots(p.slots);
+        // The rule as iptables-nft reads it back from the kernel.
+        ext::tcp::nft_read_back(&mut matches);
+        ext::udp::nft_read_back(&mut matches);
         let target = match (ra.jumpto, target_ext) {
             (_, Some(t)) => Target::Ext(t),
             (None, None) => Target::None,

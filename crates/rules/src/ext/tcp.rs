@@ -63,14 +63,118 @@ impl Tcp {
         Box::new(Tcp::default())
     }
 
+    /// nft.c `tcp_all_zero`: the xt_tcp struct as tcp_init leaves it
+    /// (`--tcp-flags NONE NONE` included: it sets nothing).
     fn all_zero(&self) -> bool {
-        *self == Tcp::default()
+        Tcp {
+            given_flags: false,
+            ..self.clone()
+        } == Tcp::default()
     }
 
     /// Whether iptables-nft keeps this as an xt match (not native).
     fn is_compat(&self) -> bool {
         self.option != 0 || self.option_invert || self.all_zero()
     }
+
+    /// Stores this native match as iptables-nft does (nft.c `add_nft_tcp`:
+    /// flags, then ports) and reads the expressions back into `acc`
+    /// (nft-shared.c `nft_parse_tcp_flags`, `nft_parse_tcp[_range]`).
+    /// Returns whether any expression was made.
+    fn read_back_into(&self, acc: &mut Tcp) -> bool {
+        let mut made = false;
+        if self.flags_mask != 0 {
+            acc.flags_mask = self.flags_mask;
+            acc.flags_cmp = self.flags_cmp;
+            acc.flags_invert |= self.flags_invert;
+            acc.given_flags = true;
+            made = true;
+        }
+        made |= read_back_port(
+            self.sport,
+            self.sport_invert,
+            &mut acc.sport,
+            &mut acc.sport_invert,
+        );
+        made |= read_back_port(
+            self.dport,
+            self.dport_invert,
+            &mut acc.dport,
+            &mut acc.dport_invert,
+        );
+        made
+    }
+}
+
+/// One port range of a native tcp/udp match as iptables-nft stores it
+/// (nft.c `add_nft_tcpudp`, `expr_gen_range_cmp16`) and reads it back
+/// into `acc` (nft-shared.c `port_match_single_to_range`,
+/// `nft_parse_tcp_range`): the full range makes no expression (its `!`
+/// is lost); one port is `==`/`!=`; `:HI` is `<= HI`, setting only the
+/// upper end, and `! :HI` is `> HI`, setting only the lower end to HI+1;
+/// other ranges are a range expression. A `!` read back is OR-ed in,
+/// never cleared. Returns whether an expression was made.
+pub(crate) fn read_back_port(
+    range: (u16, u16),
+    invert: bool,
+    acc: &mut (u16, u16),
+    acc_invert: &mut bool,
+) -> bool {
+    let (lo, hi) = range;
+    if range == (0, 65535) {
+        return false;
+    }
+    if lo != hi && lo == 0 && hi < 65535 {
+        if invert {
+            acc.0 = hi.saturating_add(1);
+        } else {
+            acc.1 = hi;
+        }
+    } else {
+        *acc = range;
+        *acc_invert |= invert;
+    }
+    true
+}
+
+/// iptables-nft turns each tcp match with ports or flags into native nft
+/// expressions and, reading the rule back, gathers all of them into one
+/// tcp match, made where the first such expression stands, later ones
+/// overriding earlier ones (nft-shared.c `nft_tcp_match`: one
+/// `ctx->tcpudp.tcp` per rule); a native match that makes no expression
+/// (`! --dport 0:65535`) is gone. xt-form tcp matches (`--tcp-option`,
+/// nothing set) stay as they are. What every later save or listing shows
+/// is that read-back rule, so the parser keeps that.
+pub fn nft_read_back(matches: &mut Vec<Box<dyn Extension>>) {
+    let native = |m: &dyn Extension| {
+        m.as_any()
+            .downcast_ref::<Tcp>()
+            .filter(|t| !t.is_compat())
+            .cloned()
+    };
+    if !matches.iter().any(|m| native(m.as_ref()).is_some()) {
+        return;
+    }
+    let mut acc = Tcp::default();
+    let mut slot: Option<usize> = None;
+    let mut kept: Vec<Box<dyn Extension>> = Vec::with_capacity(matches.len());
+    for m in std::mem::take(matches) {
+        let Some(t) = native(m.as_ref()) else {
+            kept.push(m);
+            continue;
+        };
+        if t.read_back_into(&mut acc) && slot.is_none() {
+            slot = Some(kept.len());
+            kept.push(m);
+        }
+    }
+    if let Some(m) = slot.and_then(|i| kept.get_mut(i)) {
+        // Usually the one native match reads back as itself: keep it.
+        if m.as_any().downcast_ref::<Tcp>() != Some(&acc) {
+            *m = Box::new(acc);
+        }
+    }
+    *matches = kept;
 }
 
 /// libxt_tcp.c `parse_tcp_flag`: comma-separated names, any case.
@@ -290,5 +394,144 @@ mod tests {
         assert_eq!(flags_text(0), "NONE");
         assert_eq!(flags_text(0x3f), "FIN,SYN,RST,PSH,ACK,URG");
         assert!(parse_flags("BOGUS").is_err());
+    }
+
+    /// `-A INPUT RULE` saved and listed (-L -n), as Linux shows it.
+    fn shown(rule: &str) -> (String, String) {
+        let words: Vec<&str> = ["-A", "INPUT"]
+            .into_iter()
+            .chain(rule.split_whitespace())
+            .collect();
+        let inv = crate::argv::parse(&words, "filter", false).expect("parse");
+        let r = &inv.rules[0];
+        let mut listed = String::new();
+        for m in &r.matches {
+            m.print(&mut listed, true);
+        }
+        (crate::save::rule_spec(r), listed)
+    }
+
+    // Each expectation is what iptables 1.8.9 (nf_tables) on Linux 6.18
+    // printed for the rule (iptables -S / -L -n).
+    #[test]
+    fn native_matches_read_back_as_iptables_nft_reads_them() {
+        for (rule, save, list) in [
+            (
+                "-p tcp ! --dport :4",
+                " -p tcp -m tcp --dport 5:65535",
+                " tcp dpts:5:65535",
+            ),
+            (
+                "-p tcp --dport :4",
+                " -p tcp -m tcp --dport 0:4",
+                " tcp dpts:0:4",
+            ),
+            (
+                "-p tcp ! --dport 0:65534",
+                " -p tcp -m tcp --dport 65535",
+                " tcp dpt:65535",
+            ),
+            (
+                "-p tcp ! --sport 0:65535 --dport 3",
+                " -p tcp -m tcp --dport 3",
+                " tcp dpt:3",
+            ),
+            // No expression at all: the match is gone.
+            ("-p tcp ! --dport 0:65535", " -p tcp", ""),
+            ("-p tcp -m tcp ! --tcp-flags NONE NONE", " -p tcp", ""),
+            // Nothing set: an xt match, kept.
+            ("-p tcp -m tcp --sport 0:65535", " -p tcp -m tcp", " tcp"),
+            (
+                "-p tcp -m tcp --tcp-flags NONE NONE",
+                " -p tcp -m tcp",
+                " tcp",
+            ),
+            // Native matches gather into the first, later ones overriding.
+            (
+                "-p tcp -m tcp --sport 1 -m tcp --dport 2",
+                " -p tcp -m tcp --sport 1 --dport 2",
+                " tcp spt:1 dpt:2",
+            ),
+            (
+                "-p tcp -m tcp --sport 1 -m comment --comment x -m tcp --dport 2",
+                " -p tcp -m tcp --sport 1 --dport 2 -m comment --comment x",
+                " tcp spt:1 dpt:2 /* x */",
+            ),
+            (
+                "-p tcp --dport 3 -m tcp --sport 4",
+                " -p tcp -m tcp --sport 4 --dport 3",
+                " tcp spt:4 dpt:3",
+            ),
+            (
+                "-p tcp -m tcp --sport 1 -m tcp --sport 2",
+                " -p tcp -m tcp --sport 2",
+                " tcp spt:2",
+            ),
+            (
+                "-p tcp -m tcp ! --sport 1 -m tcp --sport 2",
+                " -p tcp -m tcp ! --sport 2",
+                " tcp spt:!2",
+            ),
+            (
+                "-p tcp -m tcp --sport 5:10 -m tcp --sport :20",
+                " -p tcp -m tcp --sport 5:20",
+                " tcp spts:5:20",
+            ),
+            (
+                "-p tcp -m tcp ! --dport :4 -m tcp --dport :9",
+                " -p tcp -m tcp --dport 5:9",
+                " tcp dpts:5:9",
+            ),
+            (
+                "-p tcp -m tcp --syn -m tcp --dport 4",
+                " -p tcp -m tcp --dport 4 --tcp-flags FIN,SYN,RST,ACK SYN",
+                " tcp dpt:4 flags:0x17/0x02",
+            ),
+            (
+                "-p tcp -m tcp ! --tcp-flags ALL ACK -m tcp --syn",
+                " -p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN",
+                " tcp flags:!0x17/0x02",
+            ),
+            (
+                "-p tcp -m tcp ! --dport 0:65535 -m tcp --dport 3",
+                " -p tcp -m tcp --dport 3",
+                " tcp dpt:3",
+            ),
+            // xt-form matches stay apart.
+            (
+                "-p tcp -m tcp -m tcp --dport 2",
+                " -p tcp -m tcp -m tcp --dport 2",
+                " tcp tcp dpt:2",
+            ),
+            (
+                "-p tcp -m tcp --dport 2 -m tcp",
+                " -p tcp -m tcp --dport 2 -m tcp",
+                " tcp dpt:2 tcp",
+            ),
+            (
+                "-p tcp -m tcp --tcp-option 5 -m tcp --dport 3",
+                " -p tcp -m tcp --tcp-option 5 -m tcp --dport 3",
+                " tcp option=5 tcp dpt:3",
+            ),
+            // The same for udp.
+            ("-p udp -m udp ! --dport 0:65535", " -p udp", ""),
+            (
+                "-p udp -m udp --sport 1 -m udp --dport 2",
+                " -p udp -m udp --sport 1 --dport 2",
+                " udp spt:1 dpt:2",
+            ),
+            (
+                "-p udp -m udp ! --sport 1 -m udp --sport 2",
+                " -p udp -m udp ! --sport 2",
+                " udp spt:!2",
+            ),
+            (
+                "-p udp -m udp -m udp ! --sport 0:65535 -m udp --sport 4",
+                " -p udp -m udp -m udp --sport 4",
+                " udp udp spt:4",
+            ),
+        ] {
+            assert_eq!(shown(rule), (save.to_string(), list.to_string()), "{rule}");
+        }
     }
 }

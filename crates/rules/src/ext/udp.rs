@@ -7,7 +7,7 @@
 
 use std::any::Any;
 
-use super::tcp::{print_ports, save_ports};
+use super::tcp::{print_ports, read_back_port, save_ports};
 use super::util::parse_port_rc;
 use super::{CheckCtx, Extension, OptCall, OptDef, RuleCtx};
 use crate::error::{Errno, Error, Result};
@@ -49,20 +49,54 @@ impl Udp {
     }
 }
 
-/// What a port range becomes once iptables-nft has stored it as native
-/// expressions and read it back (nft.c `add_nft_tcpudp`,
-/// `expr_gen_range_cmp16`; nft-shared.c `port_match_single_to_range`):
-/// the full range makes no expression at all (its `!` is lost), `:HI`
-/// becomes `<= HI`, and `! :HI` becomes `> HI`, read back as `HI+1:65535`.
-pub fn nft_port_roundtrip(range: (u16, u16), invert: bool) -> ((u16, u16), bool) {
-    let (lo, hi) = range;
-    if range == ANY_PORT {
-        (ANY_PORT, false)
-    } else if lo != hi && lo == 0 && hi < 65535 && invert {
-        ((hi.saturating_add(1), 65535), false)
-    } else {
-        (range, invert)
+/// The udp counterpart of [`super::tcp::nft_read_back`]: every native
+/// udp match of a rule (one with ports; nft.c `add_nft_udp`) read back
+/// into one, made where the first port expression stands
+/// (nft-shared.c `nft_udp_match`); one that makes no expression is gone.
+pub fn nft_read_back(matches: &mut Vec<Box<dyn Extension>>) {
+    let native = |m: &dyn Extension| {
+        m.as_any()
+            .downcast_ref::<Udp>()
+            .filter(|u| !u.all_zero())
+            .cloned()
+    };
+    if !matches.iter().any(|m| native(m.as_ref()).is_some()) {
+        return;
     }
+    let mut acc = Udp::default();
+    let mut slot: Option<usize> = None;
+    let mut kept: Vec<Box<dyn Extension>> = Vec::with_capacity(matches.len());
+    for m in std::mem::take(matches) {
+        let Some(u) = native(m.as_ref()) else {
+            kept.push(m);
+            continue;
+        };
+        let mut made = read_back_port(
+            u.sport,
+            u.sport_invert,
+            &mut acc.sport,
+            &mut acc.sport_invert,
+        );
+        made |= read_back_port(
+            u.dport,
+            u.dport_invert,
+            &mut acc.dport,
+            &mut acc.dport_invert,
+        );
+        if made && slot.is_none() {
+            slot = Some(kept.len());
+            kept.push(m);
+        }
+    }
+    if let Some(m) = slot.and_then(|i| kept.get_mut(i)) {
+        acc.given_sport = acc.sport != ANY_PORT || acc.sport_invert;
+        acc.given_dport = acc.dport != ANY_PORT || acc.dport_invert;
+        // Usually the one native match reads back as itself: keep it.
+        if m.as_any().downcast_ref::<Udp>() != Some(&acc) {
+            *m = Box::new(acc);
+        }
+    }
+    *matches = kept;
 }
 
 static OPTIONS: &[OptDef] = &[
@@ -109,8 +143,6 @@ impl Extension for Udp {
         if ctx.proto != IPPROTO_UDP {
             return Err(Error::param("UDP match requires '-p udp'"));
         }
-        (self.sport, self.sport_invert) = nft_port_roundtrip(self.sport, self.sport_invert);
-        (self.dport, self.dport_invert) = nft_port_roundtrip(self.dport, self.dport_invert);
         Ok(())
     }
 
