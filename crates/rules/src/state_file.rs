@@ -32,19 +32,18 @@ pub fn save(rs: &Ruleset) -> String {
 }
 
 /// How the state file is read: with counters, state-file escapes.
-pub const LOAD: RestoreOptions = RestoreOptions {
-    noflush: false,
-    counters: true,
-    test: false,
-    only_table: None,
-    state_file: true,
-    keep_in_state_file: false,
-};
+pub fn load_options() -> RestoreOptions {
+    RestoreOptions {
+        counters: true,
+        state_file: true,
+        ..Default::default()
+    }
+}
 
 /// Reads a state file.
 pub fn load(text: &str) -> std::result::Result<Ruleset, RestoreError> {
     let mut rs = Ruleset::default();
-    restore(&mut rs, text, LOAD)?;
+    restore(&mut rs, text, load_options())?;
     Ok(rs)
 }
 
