@@ -7,6 +7,7 @@
 //! library that would reinterpret their options.
 
 mod iptables;
+mod simulate;
 mod state;
 
 use std::ffi::OsString;
@@ -20,6 +21,9 @@ Commands:
   iptables ARGS...           act like iptables(8) on the state file
   iptables-save ARGS...      act like iptables-save(8)
   iptables-restore ARGS...   act like iptables-restore(8)
+  simulate [--seed N] FILE   run a packet scenario (JSON) through the engine
+                             and print what leaves each interface, the
+                             counters and the connection table
 
 The state file (iptables-save -c text) stands in for the kernel's tables;
 name it with --state FILE or the PALISADE_STATE environment variable.
@@ -80,6 +84,13 @@ fn main() -> ExitCode {
             eprint!("{USAGE}");
             return ExitCode::from(2);
         };
+        if sub == "simulate" {
+            let words: Vec<String> = args[i + 1..]
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            return ExitCode::from(simulate::run(&words));
+        }
         match program_for(&sub) {
             Some(p) => (p, args.split_off(i + 1)),
             None => {

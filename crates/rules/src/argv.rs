@@ -480,7 +480,7 @@ fn check_target_name(name: &str) -> Result<()> {
 }
 
 /// libxtables `xtables_parse_interface`.
-fn parse_interface(name: &str, invert: bool) -> Result<IfaceMatch> {
+pub(crate) fn parse_interface(name: &str, invert: bool) -> Result<IfaceMatch> {
     if name.len() >= IFNAMSIZ {
         return Err(Error::param(format!(
             "interface name `{name}' must be shorter than IFNAMSIZ ({})",

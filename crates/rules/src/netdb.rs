@@ -176,3 +176,102 @@ pub fn host_addresses(name: &str) -> Option<&'static [Ipv4Addr]> {
 pub fn host_name(addr: Ipv4Addr) -> Option<&'static str> {
     hosts().by_addr.get(&addr).map(String::as_str)
 }
+
+/// One of the account databases (`/etc/passwd`, `/etc/group`): names to
+/// ids and ids to their first name.
+struct Accounts {
+    by_name: HashMap<String, u32>,
+    by_id: HashMap<u32, String>,
+}
+
+/// Reads `name:password:id:...` lines the way glibc's `files` backend
+/// does (nss/nss_files/files-parse.c): leading blanks skipped, blank and
+/// `#` lines ignored, the third field a decimal id (cast to 32 bits);
+/// the first line with a name or an id wins. NIS `+`/`-` lines are not
+/// accounts of the `files` backend.
+fn parse_accounts(text: &str) -> Accounts {
+    let mut db = Accounts {
+        by_name: HashMap::new(),
+        by_id: HashMap::new(),
+    };
+    for line in text.lines() {
+        let line = line.trim_start_matches([' ', '\t', '\r', '\x0b', '\x0c']);
+        if line.is_empty() || line.starts_with(['#', '+', '-']) {
+            continue;
+        }
+        let mut fields = line.splitn(4, ':');
+        let (Some(name), Some(_), Some(id)) = (fields.next(), fields.next(), fields.next()) else {
+            continue;
+        };
+        if name.is_empty() || id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(id) = id.parse::<u128>() else {
+            continue;
+        };
+        let id = id as u32;
+        db.by_name.entry(name.to_string()).or_insert(id);
+        db.by_id.entry(id).or_insert_with(|| name.to_string());
+    }
+    db
+}
+
+fn passwd() -> &'static Accounts {
+    static DB: OnceLock<Accounts> = OnceLock::new();
+    DB.get_or_init(|| parse_accounts(&read("/etc/passwd")))
+}
+
+fn group() -> &'static Accounts {
+    static DB: OnceLock<Accounts> = OnceLock::new();
+    DB.get_or_init(|| parse_accounts(&read("/etc/group")))
+}
+
+/// getpwnam(name)->pw_uid
+pub fn user_id(name: &str) -> Option<u32> {
+    passwd().by_name.get(name).copied()
+}
+
+/// getpwuid(uid)->pw_name
+pub fn user_name(uid: u32) -> Option<&'static str> {
+    passwd().by_id.get(&uid).map(String::as_str)
+}
+
+/// getgrnam(name)->gr_gid
+pub fn group_id(name: &str) -> Option<u32> {
+    group().by_name.get(name).copied()
+}
+
+/// getgrgid(gid)->gr_name
+pub fn group_name(gid: u32) -> Option<&'static str> {
+    group().by_id.get(&gid).map(String::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_files() {
+        let db = parse_accounts(
+            "root:x:0:0:root:/root:/bin/bash\n\
+             # comment:x:5:5\n\
+             \x20 daemon:x:1:1:#not a comment:/:/bin/false\n\
+             +nis::7:7:::\n\
+             toor:x:0:0::/:/bin/sh\n\
+             bad:x:1x:1\n\
+             short:x\n\
+             big:x:4294967297:0\n\
+             :x:9:9\n",
+        );
+        assert_eq!(db.by_name.get("root"), Some(&0));
+        assert_eq!(db.by_name.get("toor"), Some(&0));
+        assert_eq!(db.by_id.get(&0).map(String::as_str), Some("root"));
+        assert_eq!(db.by_name.get("daemon"), Some(&1));
+        assert_eq!(db.by_name.get("big"), Some(&1));
+        assert_eq!(db.by_id.get(&1).map(String::as_str), Some("daemon"));
+        for absent in ["# comment", "+nis", "nis", "bad", "short", ""] {
+            assert!(!db.by_name.contains_key(absent), "{absent}");
+        }
+        assert!(!db.by_id.contains_key(&9));
+    }
+}

@@ -20,10 +20,12 @@ pub mod util;
 // One module per extension (keep alphabetical within each group).
 pub mod addrtype;
 pub mod comment;
+pub mod connlimit;
 pub mod connmark;
 pub mod conntrack;
 pub mod dscp;
 pub mod hashlimit;
+pub mod helper;
 pub mod icmp;
 pub mod iprange;
 pub mod length;
@@ -31,9 +33,15 @@ pub mod limit;
 pub mod mac;
 pub mod mark;
 pub mod multiport;
+pub mod owner;
+pub mod physdev;
 pub mod pkttype;
 pub mod recent;
+pub mod rpfilter;
+pub mod sctp;
+pub mod set;
 pub mod state;
+pub mod statistic;
 pub mod tcp;
 pub mod tos;
 pub mod ttl;
@@ -51,6 +59,7 @@ pub mod netmap;
 pub mod nflog;
 pub mod redirect;
 pub mod reject;
+pub mod set_tg;
 pub mod snat;
 pub mod tcpmss_tg;
 pub mod trace;
@@ -272,6 +281,14 @@ pub static MATCHES: &[(&str, Factory)] = &[
     ("tos", tos::Tos::new_boxed),
     ("ttl", ttl::Ttl::new_boxed),
     ("udp", udp::Udp::new_boxed),
+    ("owner", owner::Owner::new_boxed),
+    ("physdev", physdev::Physdev::new_boxed),
+    ("statistic", statistic::Statistic::new_boxed),
+    ("helper", helper::Helper::new_boxed),
+    ("connlimit", connlimit::Connlimit::new_boxed),
+    ("rpfilter", rpfilter::Rpfilter::new_boxed),
+    ("sctp", sctp::Sctp::new_boxed),
+    ("set", set::SetMatch::new_boxed),
     // @matches-registry
 ];
 
@@ -293,6 +310,7 @@ pub static TARGETS: &[(&str, Factory)] = &[
     ("REDIRECT", redirect::Redirect::new_boxed),
     ("REJECT", reject::Reject::new_boxed),
     ("SNAT", snat::Snat::new_boxed),
+    ("SET", set_tg::SetTarget::new_boxed),
     // @targets-registry
 ];
 

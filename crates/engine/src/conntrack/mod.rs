@@ -1,0 +1,894 @@
+//! Connection tracking (net/netfilter/nf_conntrack_core.c and the
+//! per-protocol trackers): tuples, states, timeouts, the table.
+//!
+//! A connection is created unconfirmed when its first packet is tracked
+//! (PREROUTING or OUTPUT) and enters the table only when that packet
+//! leaves the last hook (`confirm`, at POSTROUTING or INPUT); if the
+//! packet is dropped first, the connection is discarded.
+
+pub mod tcp;
+pub mod tuple;
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+
+use crate::hash::SipBuild;
+use crate::time::Time;
+use crate::wire::ipv4::{PROTO_ICMP, PROTO_TCP, PROTO_UDP};
+use crate::wire::transport::{Summary, L4};
+use tcp::{ConnFacts, TcpSegment, TcpSettings, TcpTrack, TcpVerdict};
+pub use tuple::{Dir, Tuple};
+
+/// Status bits (include/uapi/linux/netfilter/nf_conntrack_common.h).
+pub mod status {
+    pub const EXPECTED: u32 = 1 << 0;
+    pub const SEEN_REPLY: u32 = 1 << 1;
+    pub const ASSURED: u32 = 1 << 2;
+    pub const CONFIRMED: u32 = 1 << 3;
+    pub const SRC_NAT: u32 = 1 << 4;
+    pub const DST_NAT: u32 = 1 << 5;
+    pub const SRC_NAT_DONE: u32 = 1 << 7;
+    pub const DST_NAT_DONE: u32 = 1 << 8;
+    pub const DYING: u32 = 1 << 9;
+    pub const UNTRACKED: u32 = 1 << 12;
+}
+
+/// `enum ip_conntrack_info`: how a packet relates to its connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CtInfo {
+    Established,
+    Related,
+    New,
+    EstablishedReply,
+    RelatedReply,
+}
+
+impl CtInfo {
+    pub fn dir(self) -> Dir {
+        match self {
+            CtInfo::EstablishedReply | CtInfo::RelatedReply => Dir::Reply,
+            _ => Dir::Original,
+        }
+    }
+}
+
+/// An index into the connection slab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConnId(u32);
+
+/// The conntrack reference a packet carries (`skb->_nfct`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CtRef {
+    /// No connection: INVALID to the state matches.
+    #[default]
+    None,
+    /// NOTRACK / CT --notrack: UNTRACKED.
+    Untracked,
+    Conn(ConnId, CtInfo),
+}
+
+impl CtRef {
+    /// `nf_conntrack_attach` (nf_conntrack_core.c), through `nf_ct_attach`
+    /// from icmp_glue_bits and nf_send_reset: an ICMP error or reset built
+    /// in answer to a packet carries that packet's connection, RELATED in
+    /// the other direction, even while it is unconfirmed. An untracked
+    /// packet passes on no connection, so its answer is tracked afresh.
+    pub fn attached_to_answer(self) -> CtRef {
+        match self {
+            CtRef::Conn(id, info) => CtRef::Conn(
+                id,
+                if info.dir() == Dir::Original {
+                    CtInfo::RelatedReply
+                } else {
+                    CtInfo::Related
+                },
+            ),
+            CtRef::Untracked | CtRef::None => CtRef::None,
+        }
+    }
+}
+
+/// Per-protocol tracking data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProtoTrack {
+    Tcp(TcpTrack),
+    /// `stream_ts`: when a replied flow counts as a stream (first packet
+    /// + 2 s, nf_conntrack_proto_udp.c).
+    Udp {
+        stream_ts: Time,
+    },
+    Icmp,
+    Generic,
+}
+
+#[derive(Debug, Clone)]
+pub struct Conn {
+    /// Original and reply tuples (`tuplehash[IP_CT_DIR_*]`).
+    pub tuples: [Tuple; 2],
+    pub status: u32,
+    pub mark: u32,
+    /// Expiry time (absolute).
+    pub expires: Time,
+    pub proto: ProtoTrack,
+    /// Order of creation, for a stable listing.
+    serial: u64,
+    /// Neighbours in the NAT by-source list of its original source
+    /// (`nat_bysource`); `in_bysource` once it was added.
+    src_prev: Option<ConnId>,
+    src_next: Option<ConnId>,
+    in_bysource: bool,
+}
+
+impl Conn {
+    pub fn has(&self, bit: u32) -> bool {
+        self.status & bit != 0
+    }
+    pub fn tuple(&self, dir: Dir) -> &Tuple {
+        &self.tuples[dir.index()]
+    }
+}
+
+/// The `net.netfilter.nf_conntrack_*` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CtSettings {
+    /// nf_conntrack_checksum: verify transport checksums at PREROUTING.
+    pub checksum: bool,
+    pub udp_timeout: u32,
+    pub udp_timeout_stream: u32,
+    pub icmp_timeout: u32,
+    pub generic_timeout: u32,
+    pub tcp: TcpSettings,
+}
+
+impl Default for CtSettings {
+    fn default() -> Self {
+        // nf_conntrack_proto_{udp,icmp,generic}.c default timeouts.
+        CtSettings {
+            checksum: true,
+            udp_timeout: 30,
+            udp_timeout_stream: 120,
+            icmp_timeout: 30,
+            generic_timeout: 600,
+            tcp: TcpSettings::default(),
+        }
+    }
+}
+
+impl CtSettings {
+    /// Applies `net.netfilter.NAME = VALUE`; `Err` names what is wrong.
+    pub fn set_sysctl(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let key = name
+            .strip_prefix("net.netfilter.nf_conntrack_")
+            .ok_or_else(|| format!("unknown sysctl {name}"))?;
+        let v: u32 = value
+            .trim()
+            .parse()
+            .map_err(|_| format!("sysctl {name}: bad value \"{value}\""))?;
+        let t = &mut self.tcp;
+        let slot: &mut u32 = match key {
+            "checksum" => {
+                self.checksum = v != 0;
+                return Ok(());
+            }
+            "tcp_loose" => {
+                t.loose = v != 0;
+                return Ok(());
+            }
+            "tcp_be_liberal" => {
+                t.be_liberal = v != 0;
+                return Ok(());
+            }
+            "tcp_ignore_invalid_rst" => {
+                t.ignore_invalid_rst = v != 0;
+                return Ok(());
+            }
+            "tcp_max_retrans" => {
+                t.max_retrans =
+                    u8::try_from(v).map_err(|_| format!("sysctl {name}: out of range"))?;
+                return Ok(());
+            }
+            "udp_timeout" => &mut self.udp_timeout,
+            "udp_timeout_stream" => &mut self.udp_timeout_stream,
+            "icmp_timeout" => &mut self.icmp_timeout,
+            "generic_timeout" => &mut self.generic_timeout,
+            "tcp_timeout_syn_sent" => &mut t.timeout_syn_sent,
+            "tcp_timeout_syn_recv" => &mut t.timeout_syn_recv,
+            "tcp_timeout_established" => &mut t.timeout_established,
+            "tcp_timeout_fin_wait" => &mut t.timeout_fin_wait,
+            "tcp_timeout_close_wait" => &mut t.timeout_close_wait,
+            "tcp_timeout_last_ack" => &mut t.timeout_last_ack,
+            "tcp_timeout_time_wait" => &mut t.timeout_time_wait,
+            "tcp_timeout_close" => &mut t.timeout_close,
+            "tcp_timeout_max_retrans" => &mut t.timeout_max_retrans,
+            "tcp_timeout_unacknowledged" => &mut t.timeout_unacknowledged,
+            _ => return Err(format!("unsupported sysctl {name}")),
+        };
+        *slot = v;
+        Ok(())
+    }
+}
+
+/// What `nf_conntrack_in` decided for a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrackResult {
+    Tracked(CtRef),
+    /// The tracker drops the packet.
+    Drop,
+}
+
+/// The connection table.
+#[derive(Debug, Clone)]
+pub struct Conntrack {
+    slab: Vec<Option<Conn>>,
+    free: Vec<u32>,
+    by_tuple: HashMap<Tuple, (ConnId, Dir), SipBuild>,
+    /// NAT's `nf_nat_bysource`: for each original source (address, port
+    /// or ICMP id, protocol), the newest connection given a source
+    /// binding; older ones follow through `src_next`.
+    by_source: HashMap<SourceKey, ConnId, SipBuild>,
+    next_serial: u64,
+    /// Killed connections still referenced by the packet in flight.
+    dying: Vec<ConnId>,
+    pub settings: CtSettings,
+}
+
+/// What `hash_by_src`/`same_src` compare: the original tuple's source
+/// and protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct SourceKey {
+    src: u32,
+    key: u16,
+    proto: u8,
+}
+
+impl SourceKey {
+    fn of(t: &Tuple) -> SourceKey {
+        SourceKey {
+            src: t.src,
+            key: t.a,
+            proto: t.proto,
+        }
+    }
+}
+
+/// ICMP types that are errors quoting another packet (icmp_error).
+fn is_icmp_error(ty: u8) -> bool {
+    matches!(ty, 3 | 4 | 5 | 11 | 12)
+}
+
+/// ICMP types that may open a connection (icmp_packet `valid_new`).
+fn icmp_valid_new(ty: u8) -> bool {
+    matches!(ty, 8 | 13 | 15 | 17)
+}
+
+impl Conntrack {
+    pub fn new(seed: u64) -> Conntrack {
+        Conntrack {
+            slab: Vec::new(),
+            free: Vec::new(),
+            by_tuple: HashMap::with_hasher(SipBuild::new(seed)),
+            by_source: HashMap::with_hasher(SipBuild::new(seed ^ 0x6e61_745f_7372_6321)),
+            next_serial: 0,
+            dying: Vec::new(),
+            settings: CtSettings::default(),
+        }
+    }
+
+    pub fn get(&self, id: ConnId) -> Option<&Conn> {
+        self.slab.get(id.0 as usize).and_then(|c| c.as_ref())
+    }
+
+    pub fn get_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
+        self.slab.get_mut(id.0 as usize).and_then(|c| c.as_mut())
+    }
+
+    /// Finds the live connection a tuple belongs to; an expired one is
+    /// removed on the way, as `____nf_conntrack_find` does.
+    pub fn find(&mut self, now: Time, t: &Tuple) -> Option<(ConnId, Dir)> {
+        let (id, dir) = *self.by_tuple.get(t)?;
+        if self.get(id).is_some_and(|c| c.expires <= now) {
+            self.remove(id);
+            return None;
+        }
+        Some((id, dir))
+    }
+
+    fn insert_slab(&mut self, conn: Conn) -> ConnId {
+        match self.free.pop() {
+            Some(i) => {
+                self.slab[i as usize] = Some(conn);
+                ConnId(i)
+            }
+            None => {
+                self.slab.push(Some(conn));
+                ConnId((self.slab.len() - 1) as u32)
+            }
+        }
+    }
+
+    /// Removes a connection (confirmed or not).
+    pub fn remove(&mut self, id: ConnId) {
+        self.bysource_unlink(id);
+        let Some(conn) = self.slab.get_mut(id.0 as usize).and_then(Option::take) else {
+            return;
+        };
+        if conn.has(status::CONFIRMED) {
+            for (d, t) in conn.tuples.iter().enumerate() {
+                if self
+                    .by_tuple
+                    .get(t)
+                    .is_some_and(|&(i, dd)| i == id && dd.index() == d)
+                {
+                    self.by_tuple.remove(t);
+                }
+            }
+        }
+        self.free.push(id.0);
+    }
+
+    /// `nf_conntrack_in`: tracks one packet at PREROUTING or OUTPUT.
+    /// `l4` is the transport part of the datagram, for checksums and the
+    /// TCP tracker.
+    pub fn track(
+        &mut self,
+        now: Time,
+        s: &Summary,
+        l4: &[u8],
+        at_prerouting: bool,
+        checksum_ok: impl Fn() -> bool,
+    ) -> TrackResult {
+        if s.frag_offset != 0 {
+            // ipv4_get_l4proto: a later fragment has no transport header.
+            return TrackResult::Tracked(CtRef::None);
+        }
+        let verify = self.settings.checksum && at_prerouting;
+        match (s.protocol, s.l4) {
+            (PROTO_ICMP, L4::Icmp { ty, .. }) => {
+                // nf_conntrack_icmpv4_error
+                if ty > 18 || (verify && !checksum_ok()) {
+                    return TrackResult::Tracked(CtRef::None);
+                }
+                if is_icmp_error(ty) {
+                    return TrackResult::Tracked(self.icmp_error_related(now, s, l4));
+                }
+            }
+            (PROTO_UDP, L4::Udp { .. }) => {
+                // udp_error: length and (at PREROUTING) checksum.
+                let udp_len = usize::from(u16::from_be_bytes([l4[4], l4[5]]));
+                if udp_len > l4.len() || udp_len < 8 || (verify && !checksum_ok()) {
+                    return TrackResult::Tracked(CtRef::None);
+                }
+            }
+            (PROTO_TCP, L4::Tcp(h)) => {
+                let hl = usize::from(h.header_len);
+                if hl < 20 || hl > l4.len() {
+                    return TrackResult::Tracked(CtRef::None);
+                }
+                let seg = TcpSegment {
+                    header: &l4[..hl],
+                    payload_len: (l4.len() - hl) as u32,
+                };
+                if !tcp::header_valid(&seg, !verify || checksum_ok()) {
+                    return TrackResult::Tracked(CtRef::None);
+                }
+            }
+            _ => {}
+        }
+        let Some(tuple) = Tuple::of(s) else {
+            return TrackResult::Tracked(CtRef::None);
+        };
+        // resolve_normal_ct, repeated once when TCP reopens a connection.
+        for _ in 0..2 {
+            let (id, info) = match self.find(now, &tuple) {
+                Some((id, Dir::Reply)) => (id, CtInfo::EstablishedReply),
+                Some((id, Dir::Original)) => {
+                    let st = self.get(id).map_or(0, |c| c.status);
+                    let info = if st & status::SEEN_REPLY != 0 {
+                        CtInfo::Established
+                    } else if st & status::EXPECTED != 0 {
+                        CtInfo::Related
+                    } else {
+                        CtInfo::New
+                    };
+                    (id, info)
+                }
+                None => match self.new_conn(now, s, &tuple, l4) {
+                    Some(id) => (id, CtInfo::New),
+                    None => return TrackResult::Tracked(CtRef::None),
+                },
+            };
+            match self.proto_packet(now, id, info, s, l4) {
+                ProtoVerdict::Accept => {
+                    if info == CtInfo::EstablishedReply {
+                        if let Some(c) = self.get_mut(id) {
+                            c.status |= status::SEEN_REPLY;
+                        }
+                    }
+                    return TrackResult::Tracked(CtRef::Conn(id, info));
+                }
+                ProtoVerdict::AcceptKill => {
+                    if info == CtInfo::EstablishedReply {
+                        if let Some(c) = self.get_mut(id) {
+                            c.status |= status::SEEN_REPLY;
+                        }
+                    }
+                    self.kill(id);
+                    return TrackResult::Tracked(CtRef::Conn(id, info));
+                }
+                ProtoVerdict::Invalid => {
+                    self.discard_if_unconfirmed(id);
+                    return TrackResult::Tracked(CtRef::None);
+                }
+                ProtoVerdict::Drop => {
+                    self.discard_if_unconfirmed(id);
+                    return TrackResult::Drop;
+                }
+                ProtoVerdict::Restart => {
+                    self.remove(id);
+                }
+            }
+        }
+        TrackResult::Tracked(CtRef::None)
+    }
+
+    /// `nf_ct_kill`: the connection leaves the table now; its entry stays
+    /// until the packet carrying it is done (`reap_dying`).
+    pub fn kill(&mut self, id: ConnId) {
+        let Some(c) = self.get_mut(id) else { return };
+        let was_confirmed = c.status & status::CONFIRMED != 0;
+        c.status |= status::DYING;
+        let tuples = c.tuples;
+        if was_confirmed {
+            for (d, t) in tuples.iter().enumerate() {
+                if self
+                    .by_tuple
+                    .get(t)
+                    .is_some_and(|&(i, dd)| i == id && dd.index() == d)
+                {
+                    self.by_tuple.remove(t);
+                }
+            }
+        }
+        self.dying.push(id);
+    }
+
+    /// Frees killed connections (between packets).
+    pub fn reap_dying(&mut self) {
+        while let Some(id) = self.dying.pop() {
+            if self.get(id).is_some_and(|c| c.has(status::DYING)) {
+                // Destroyed: out of NAT's by-source list too
+                // (nf_nat_cleanup_conntrack).
+                self.bysource_unlink(id);
+            }
+            if let Some(slot) = self.slab.get_mut(id.0 as usize) {
+                if slot.as_ref().is_some_and(|c| c.has(status::DYING)) {
+                    *slot = None;
+                    self.free.push(id.0);
+                }
+            }
+        }
+    }
+
+    /// Drops a connection that never made it into the table.
+    pub fn discard_if_unconfirmed(&mut self, id: ConnId) {
+        if self.get(id).is_some_and(|c| !c.has(status::CONFIRMED)) {
+            self.remove(id);
+        }
+    }
+
+    fn new_conn(&mut self, now: Time, s: &Summary, tuple: &Tuple, l4: &[u8]) -> Option<ConnId> {
+        let reply = tuple.invert()?;
+        let proto = match s.l4 {
+            L4::Tcp(h) => {
+                let seg = TcpSegment {
+                    header: &l4[..usize::from(h.header_len)],
+                    payload_len: (l4.len() - usize::from(h.header_len)) as u32,
+                };
+                ProtoTrack::Tcp(TcpTrack::new(&seg, &self.settings.tcp)?)
+            }
+            L4::Udp { .. } => ProtoTrack::Udp {
+                stream_ts: now + Time::from_secs(2),
+            },
+            L4::Icmp { .. } => ProtoTrack::Icmp,
+            L4::Other => ProtoTrack::Generic,
+        };
+        let serial = self.next_serial;
+        self.next_serial += 1;
+        Some(self.insert_slab(Conn {
+            tuples: [*tuple, reply],
+            status: 0,
+            mark: 0,
+            expires: now,
+            proto,
+            serial,
+            src_prev: None,
+            src_next: None,
+            in_bysource: false,
+        }))
+    }
+
+    fn proto_packet(
+        &mut self,
+        now: Time,
+        id: ConnId,
+        info: CtInfo,
+        s: &Summary,
+        l4: &[u8],
+    ) -> ProtoVerdict {
+        let settings = self.settings.clone();
+        let Some(c) = self.get_mut(id) else {
+            return ProtoVerdict::Invalid;
+        };
+        let timeout = match &mut c.proto {
+            ProtoTrack::Tcp(t) => {
+                let L4::Tcp(h) = s.l4 else {
+                    return ProtoVerdict::Invalid;
+                };
+                let hl = usize::from(h.header_len);
+                let seg = TcpSegment {
+                    header: &l4[..hl],
+                    payload_len: (l4.len() - hl) as u32,
+                };
+                let facts = ConnFacts {
+                    seen_reply: c.status & status::SEEN_REPLY != 0,
+                    assured: c.status & status::ASSURED != 0,
+                    remaining: c.expires - now,
+                };
+                match t.packet(info.dir(), &seg, facts, &settings.tcp) {
+                    TcpVerdict::Accept { timeout, assured } => {
+                        if assured {
+                            c.status |= status::ASSURED;
+                        }
+                        match timeout {
+                            Some(t) => t,
+                            // Ignored or challenge-ACK packets leave the
+                            // expiry as it is.
+                            None => return ProtoVerdict::Accept,
+                        }
+                    }
+                    TcpVerdict::AcceptKill => return ProtoVerdict::AcceptKill,
+                    TcpVerdict::Invalid { timeout } => {
+                        // nf_tcp_handle_invalid shortens the connection.
+                        if let Some(t) = timeout {
+                            c.expires = now + Time::from_secs(u64::from(t));
+                        }
+                        return ProtoVerdict::Invalid;
+                    }
+                    TcpVerdict::Drop => return ProtoVerdict::Drop,
+                    TcpVerdict::Restart => return ProtoVerdict::Restart,
+                }
+            }
+            ProtoTrack::Udp { stream_ts } => {
+                // udp_packet
+                // udp_packet: a flow replied to and still active after
+                // two seconds is a stream: longer timeout, ASSURED.
+                if c.status & status::SEEN_REPLY != 0 && now > *stream_ts {
+                    c.status |= status::ASSURED;
+                    settings.udp_timeout_stream
+                } else {
+                    settings.udp_timeout
+                }
+            }
+            ProtoTrack::Icmp => {
+                if !icmp_valid_new(c.tuples[0].icmp_type()) {
+                    return ProtoVerdict::Invalid;
+                }
+                settings.icmp_timeout
+            }
+            ProtoTrack::Generic => settings.generic_timeout,
+        };
+        c.expires = now + Time::from_secs(u64::from(timeout));
+        ProtoVerdict::Accept
+    }
+
+    /// `nf_conntrack_inet_error` for an ICMP error: the connection of the
+    /// packet it quotes, as RELATED, if the error goes to that packet's
+    /// sender.
+    fn icmp_error_related(&mut self, now: Time, s: &Summary, l4: &[u8]) -> CtRef {
+        let Some(inner_s) = l4.get(8..).and_then(Summary::read_quoted) else {
+            return CtRef::None;
+        };
+        let Some(orig) = Tuple::of(&inner_s) else {
+            return CtRef::None;
+        };
+        let Some(t) = orig.invert() else {
+            return CtRef::None;
+        };
+        let Some((id, dir)) = self.find(now, &t) else {
+            return CtRef::None;
+        };
+        let ct_dst = self.get(id).map(|c| c.tuple(dir).dst);
+        if ct_dst != Some(s.dst) {
+            return CtRef::None;
+        }
+        let info = match dir {
+            Dir::Original => CtInfo::Related,
+            Dir::Reply => CtInfo::RelatedReply,
+        };
+        CtRef::Conn(id, info)
+    }
+
+    /// `__nf_conntrack_confirm`: puts a new connection into the table.
+    /// `false` when its tuples clash with an existing one (the packet is
+    /// then dropped).
+    pub fn confirm(&mut self, now: Time, id: ConnId) -> bool {
+        let Some(c) = self.get(id) else {
+            return true;
+        };
+        if c.has(status::CONFIRMED) || c.has(status::DYING) {
+            return true;
+        }
+        let tuples = c.tuples;
+        for t in &tuples {
+            if self.find(now, t).is_some() {
+                self.remove(id);
+                return false;
+            }
+        }
+        if let Some(c) = self.get_mut(id) {
+            c.status |= status::CONFIRMED;
+            // The timeout counts from confirmation (ct->timeout += now).
+        }
+        self.by_tuple.insert(tuples[0], (id, Dir::Original));
+        self.by_tuple.insert(tuples[1], (id, Dir::Reply));
+        true
+    }
+
+    /// Changes the reply tuple of an unconfirmed connection (NAT:
+    /// `nf_conntrack_alter_reply`).
+    pub fn alter_reply(&mut self, id: ConnId, reply: Tuple) {
+        if let Some(c) = self.get_mut(id) {
+            c.tuples[1] = reply;
+        }
+    }
+
+    /// Adds a connection to NAT's by-source list once its source binding
+    /// is chosen (nf_nat_setup_info, `hlist_add_head_rcu` on
+    /// `nf_nat_bysource`): newest first.
+    pub fn bysource_add(&mut self, id: ConnId) {
+        let Some(c) = self.get(id) else { return };
+        if c.in_bysource {
+            return;
+        }
+        let key = SourceKey::of(&c.tuples[0]);
+        let old = self.by_source.insert(key, id);
+        if let Some(o) = old.and_then(|o| self.get_mut(o)) {
+            o.src_prev = Some(id);
+        }
+        if let Some(c) = self.get_mut(id) {
+            c.in_bysource = true;
+            c.src_prev = None;
+            c.src_next = old;
+        }
+    }
+
+    /// Takes a connection out of the by-source list
+    /// (nf_nat_cleanup_conntrack, when it is destroyed).
+    fn bysource_unlink(&mut self, id: ConnId) {
+        let Some(c) = self.get_mut(id) else { return };
+        if !c.in_bysource {
+            return;
+        }
+        let (prev, next, key) = (c.src_prev, c.src_next, SourceKey::of(&c.tuples[0]));
+        c.in_bysource = false;
+        c.src_prev = None;
+        c.src_next = None;
+        match prev {
+            Some(p) => {
+                if let Some(pc) = self.get_mut(p) {
+                    pc.src_next = next;
+                }
+            }
+            None => {
+                match next {
+                    Some(n) => self.by_source.insert(key, n),
+                    None => self.by_source.remove(&key),
+                };
+            }
+        }
+        if let Some(nc) = next.and_then(|n| self.get_mut(n)) {
+            nc.src_prev = prev;
+        }
+    }
+
+    /// `find_appropriate_src`: the source binding of a live connection
+    /// from the same source as `t` (same protocol, address and port or
+    /// ICMP id), newest first, applied to `t` (its destination kept), for
+    /// the first one `fits` accepts (`in_range`).
+    pub fn find_source_mapping(
+        &self,
+        now: Time,
+        t: &Tuple,
+        mut fits: impl FnMut(&Tuple) -> bool,
+    ) -> Option<Tuple> {
+        let mut cur = self.by_source.get(&SourceKey::of(t)).copied();
+        while let Some(id) = cur {
+            let c = self.get(id)?;
+            cur = c.src_next;
+            // An expired entry waits for garbage collection in Linux, at a
+            // time of its own; here it is gone.
+            if c.expires <= now {
+                continue;
+            }
+            let Some(mapped) = c.tuples[1].invert() else {
+                continue;
+            };
+            let result = Tuple {
+                src: mapped.src,
+                a: mapped.a,
+                ..*t
+            };
+            if fits(&result) {
+                return Some(result);
+            }
+        }
+        None
+    }
+
+    /// Whether a tuple is used by a live connection other than `except`
+    /// (`nf_conntrack_tuple_taken`, which looks at the reply direction of
+    /// other connections' original tuples).
+    pub fn tuple_taken(&mut self, now: Time, t: &Tuple, except: ConnId) -> bool {
+        match self.find(now, t) {
+            Some((id, _)) => id != except,
+            None => false,
+        }
+    }
+
+    /// Live confirmed connections, oldest first.
+    pub fn live(&self, now: Time) -> Vec<&Conn> {
+        let mut v: Vec<&Conn> = self
+            .slab
+            .iter()
+            .flatten()
+            .filter(|c| c.has(status::CONFIRMED) && !c.has(status::DYING) && c.expires > now)
+            .collect();
+        v.sort_by_key(|c| c.serial);
+        v
+    }
+
+    /// `conntrack -L -o extended` text.
+    pub fn list_extended(&self, now: Time) -> String {
+        let mut out = String::new();
+        for c in self.live(now) {
+            format_extended(&mut out, c, now);
+        }
+        out
+    }
+}
+
+enum ProtoVerdict {
+    Accept,
+    /// Accepted, and the connection ends now (`nf_ct_kill`).
+    AcceptKill,
+    Invalid,
+    Drop,
+    Restart,
+}
+
+/// Protocol names as conntrack-tools prints them.
+fn proto_name(p: u8) -> &'static str {
+    match p {
+        PROTO_TCP => "tcp",
+        PROTO_UDP => "udp",
+        PROTO_ICMP => "icmp",
+        _ => "unknown",
+    }
+}
+
+fn format_tuple(out: &mut String, t: &Tuple) {
+    let _ = write!(
+        out,
+        "src={} dst={} ",
+        Ipv4Addr::from(t.src),
+        Ipv4Addr::from(t.dst)
+    );
+    match t.proto {
+        PROTO_TCP | PROTO_UDP => {
+            let _ = write!(out, "sport={} dport={} ", t.a, t.b);
+        }
+        PROTO_ICMP => {
+            let _ = write!(
+                out,
+                "type={} code={} id={} ",
+                t.icmp_type(),
+                t.icmp_code(),
+                t.a
+            );
+        }
+        _ => {}
+    }
+}
+
+/// One line of `conntrack -L -o extended` (conntrack-tools' snprintf
+/// with NFCT_O_EXTENDED).
+fn format_extended(out: &mut String, c: &Conn, now: Time) {
+    let orig = &c.tuples[0];
+    let secs = (c.expires - now).as_secs();
+    let _ = write!(
+        out,
+        "{:<8} {} {:<8} {} {} ",
+        "ipv4",
+        2,
+        proto_name(orig.proto),
+        orig.proto,
+        secs
+    );
+    if let ProtoTrack::Tcp(t) = &c.proto {
+        let _ = write!(out, "{} ", t.state().name());
+    }
+    format_tuple(out, orig);
+    if !c.has(status::SEEN_REPLY) {
+        out.push_str("[UNREPLIED] ");
+    }
+    format_tuple(out, &c.tuples[1]);
+    if c.has(status::ASSURED) {
+        out.push_str("[ASSURED] ");
+    }
+    let _ = writeln!(out, "mark={} use=1", c.mark);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A UDP datagram src:sport > dst:dport with no checksum.
+    fn udp(src: u32, sport: u16, dst: u32, dport: u16) -> Vec<u8> {
+        let mut p = vec![0u8; 28];
+        p[0] = 0x45;
+        p[2..4].copy_from_slice(&28u16.to_be_bytes());
+        p[8] = 64;
+        p[9] = PROTO_UDP;
+        p[12..16].copy_from_slice(&src.to_be_bytes());
+        p[16..20].copy_from_slice(&dst.to_be_bytes());
+        p[20..22].copy_from_slice(&sport.to_be_bytes());
+        p[22..24].copy_from_slice(&dport.to_be_bytes());
+        p[24..26].copy_from_slice(&8u16.to_be_bytes());
+        p
+    }
+
+    fn conn(ct: &mut Conntrack, now: Time, dst: u32) -> ConnId {
+        let pkt = udp(0x0a00_0002, 5000, dst, 53);
+        let s = Summary::read(&pkt);
+        match ct.track(now, &s, &pkt[20..], false, || true) {
+            TrackResult::Tracked(CtRef::Conn(id, CtInfo::New)) => id,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bysource_is_newest_first_and_unlinks_anywhere() {
+        let now = Time::from_secs(100);
+        let mut ct = Conntrack::new(1);
+        let ids: Vec<ConnId> = (0..4)
+            .map(|k| conn(&mut ct, now, 0xcb00_7100 + k))
+            .collect();
+        for &id in &ids {
+            assert!(ct.confirm(now, id));
+            ct.bysource_add(id);
+            ct.bysource_add(id);
+        }
+        let probe = ct.get(ids[0]).unwrap().tuples[0];
+        let order = |ct: &Conntrack| {
+            let mut seen = Vec::new();
+            ct.find_source_mapping(now, &probe, |t| {
+                seen.push(t.src);
+                false
+            });
+            seen.len()
+        };
+        assert_eq!(order(&ct), 4);
+        // The newest fits first; its mapping keeps the probe's destination.
+        let first = ct.find_source_mapping(now, &probe, |_| true).unwrap();
+        assert_eq!(first.dst, probe.dst);
+        ct.remove(ids[2]);
+        assert_eq!(order(&ct), 3);
+        ct.remove(ids[3]);
+        ct.remove(ids[0]);
+        assert_eq!(order(&ct), 1);
+        ct.remove(ids[1]);
+        assert_eq!(order(&ct), 0);
+        assert!(ct.by_source.is_empty());
+    }
+}

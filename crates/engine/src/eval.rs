@@ -1,0 +1,114 @@
+//! The straightforward evaluator: `ipt_do_table` over a compiled table.
+
+use palisade_rules::model::{Hook, Policy};
+
+use crate::ext::{HookCtx, Verdict};
+use crate::program::{HeaderTest, TableProg, TargetProg};
+use crate::wire::transport::Summary;
+
+/// The deepest chain nesting the kernel accepts (validated at commit).
+const MAX_DEPTH: usize = 16;
+
+/// `ip_packet_match`: the rule's fixed IPv4 part.
+fn header_matches(h: &HeaderTest, s: &Summary, in_name: &str, out_name: &str) -> bool {
+    let (a, m, inv) = h.src;
+    if (s.src & m == a) == inv {
+        return false;
+    }
+    let (a, m, inv) = h.dst;
+    if (s.dst & m == a) == inv {
+        return false;
+    }
+    if let Some(t) = &h.in_iface {
+        if !t.test(in_name) {
+            return false;
+        }
+    }
+    if let Some(t) = &h.out_iface {
+        if !t.test(out_name) {
+            return false;
+        }
+    }
+    if h.proto != 0 && (s.protocol == h.proto) == h.proto_invert {
+        return false;
+    }
+    if let Some(inv) = h.fragment {
+        // IPT_F_FRAG matches second and later fragments.
+        if (s.frag_offset != 0) == inv {
+            return false;
+        }
+    }
+    true
+}
+
+/// Runs `hook`'s built-in chain of `table`; `None` when the table has no
+/// such chain.
+pub fn run_table(table: &TableProg, hook: Hook, cx: &mut HookCtx<'_>) -> Option<Verdict> {
+    let entry = table.entry[hook as usize]?;
+    let mut stack: [(usize, usize); MAX_DEPTH + 1] = [(0, 0); MAX_DEPTH + 1];
+    let mut depth = 0;
+    let (mut chain, mut pos) = (entry, 0);
+    loop {
+        let rules = &table.chains[chain].rules;
+        let Some(rule) = rules.get(pos) else {
+            // End of chain: return to the caller, or the policy.
+            if depth > 0 {
+                depth -= 1;
+                (chain, pos) = stack[depth];
+                continue;
+            }
+            return Some(policy(table, chain, cx));
+        };
+        pos += 1;
+        let hit = {
+            let (in_name, out_name) = (cx.in_name(), cx.out_name());
+            header_matches(&rule.header, &cx.summary, in_name, out_name)
+        } && rule.matches.iter().all(|m| m.matches(cx));
+        if cx.hotdrop {
+            return Some(Verdict::Drop);
+        }
+        if !hit {
+            continue;
+        }
+        rule.counter.add(cx.summary.total_len);
+        match &rule.target {
+            TargetProg::None => {}
+            TargetProg::Accept => return Some(Verdict::Accept),
+            TargetProg::Drop => return Some(Verdict::Drop),
+            TargetProg::Return => {
+                if depth > 0 {
+                    depth -= 1;
+                    (chain, pos) = stack[depth];
+                } else {
+                    return Some(policy(table, chain, cx));
+                }
+            }
+            TargetProg::Jump(c) => {
+                if depth >= MAX_DEPTH {
+                    return Some(Verdict::Drop);
+                }
+                stack[depth] = (chain, pos);
+                depth += 1;
+                (chain, pos) = (*c, 0);
+            }
+            TargetProg::Goto(c) => {
+                (chain, pos) = (*c, 0);
+            }
+            TargetProg::Ext(t) => match t.apply(cx) {
+                Verdict::Continue => {}
+                v => return Some(v),
+            },
+        }
+    }
+}
+
+fn policy(table: &TableProg, chain: usize, cx: &HookCtx<'_>) -> Verdict {
+    // A RETURN or fall-through reaches the base chain's policy.
+    let base = table.entry[cx.hook as usize].unwrap_or(chain);
+    let c = &table.chains[base];
+    c.policy_counter.add(cx.summary.total_len);
+    match c.policy {
+        Some(Policy::Drop) => Verdict::Drop,
+        _ => Verdict::Accept,
+    }
+}

@@ -1,0 +1,27 @@
+//! palisade's packet engine: netfilter's hooks, routing, connection
+//! tracking and NAT for IPv4, without I/O. Packets go in with the time
+//! (`Engine::process(now, ingress, bytes, outputs)`); what leaves which
+//! interface comes out. No sockets, threads, clocks or global state; every
+//! random choice comes from the seed.
+
+pub mod conntrack;
+pub mod engine;
+pub mod env;
+mod eval;
+pub mod ext;
+mod hash;
+mod jhash;
+pub mod meta;
+pub mod nat;
+pub mod peer;
+pub mod program;
+pub mod reply;
+pub mod slot;
+pub mod time;
+pub mod topology;
+pub mod wire;
+
+pub use engine::{Engine, Ingress, Outputs, SendError};
+pub use program::{CompileError, Program};
+pub use time::Time;
+pub use topology::Topology;

@@ -1,0 +1,5 @@
+//! Packet views: byte ranges and accessors over buffers, parsed in place.
+
+pub mod checksum;
+pub mod ipv4;
+pub mod transport;

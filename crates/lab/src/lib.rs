@@ -1,0 +1,12 @@
+//! palisade's differential-testing lab: packet scenarios (`scenario`, with
+//! the `pkt` packet language), a harness that runs them through the live
+//! Linux kernel (`kernel`), and the comparison of two outcomes (`compare`).
+#![deny(unsafe_code)]
+
+pub mod compare;
+pub mod hex;
+pub mod kernel;
+pub mod pkt;
+pub mod scenario;
+pub mod simulate;
+mod sys;

@@ -1,0 +1,170 @@
+//! `palisade-lab`: run scenarios through the live kernel, record golden
+//! outcomes, compare outcomes.
+#![forbid(unsafe_code)]
+
+use std::io::Read;
+use std::path::Path;
+use std::process::ExitCode;
+
+use palisade_lab::compare::compare;
+use palisade_lab::scenario::{golden_path, scenario_files, Outcome, Scenario};
+use palisade_lab::{hex, kernel, pkt, simulate};
+
+const USAGE: &str = "\
+usage: palisade-lab kernel SCENARIO.json   run it through the live kernel (root); print the outcome
+       palisade-lab record DIR|FILE...     write X.linux.json beside each scenario X.json (root)
+       palisade-lab engine SCENARIO.json   run it through palisade's engine; print the outcome
+       palisade-lab diff SCENARIO.json     run it through the engine and compare with its .linux.json
+       palisade-lab compare A.json B.json  print the differences of two outcomes; exit 1 if any
+       palisade-lab expand SCENARIO.json   print the scenario with every `pkt` as `hex`
+       palisade-lab pkt 'SPEC'             print the packet SPEC describes, as hex
+SCENARIO.json may be `-` for standard input.";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["kernel", file] => load_scenario(file).and_then(|sc| {
+            let o = kernel::run(&sc).map_err(|e| e.to_string())?;
+            print!("{}", o.to_json_pretty());
+            Ok(true)
+        }),
+        ["engine", file] => load_scenario(file).and_then(|sc| {
+            let o = simulate::simulate(&sc, simulate::DEFAULT_SEED).map_err(|e| e.to_string())?;
+            print!("{}", o.to_json_pretty());
+            Ok(true)
+        }),
+        ["diff", files @ ..] if !files.is_empty() => diff_files(files),
+        ["record", paths @ ..] if !paths.is_empty() => record(paths),
+        ["compare", a, b] => compare_files(a, b),
+        ["expand", file] => load_scenario(file).and_then(|sc| {
+            let json = serde_json::to_string_pretty(&sc.expanded()).map_err(|e| e.to_string())?;
+            println!("{json}");
+            Ok(true)
+        }),
+        ["pkt", spec] => pkt::build(spec)
+            .map(|b| {
+                println!("{}", hex::encode(&b));
+                true
+            })
+            .map_err(|e| e.to_string()),
+        ["-h" | "--help" | "help"] => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("palisade-lab: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn load_scenario(file: &str) -> Result<Scenario, String> {
+    if file == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("standard input: {e}"))?;
+        return Scenario::from_json(&text).map_err(|e| e.to_string());
+    }
+    Scenario::load(Path::new(file)).map_err(|e| e.to_string())
+}
+
+fn compare_files(a: &str, b: &str) -> Result<bool, String> {
+    let oa = Outcome::load(Path::new(a)).map_err(|e| e.to_string())?;
+    let ob = Outcome::load(Path::new(b)).map_err(|e| e.to_string())?;
+    let diffs = compare(&oa, &ob);
+    if diffs.is_empty() {
+        println!("same");
+        return Ok(true);
+    }
+    println!("A = {a}\nB = {b}");
+    for d in &diffs {
+        println!("{d}");
+    }
+    Ok(false)
+}
+
+/// Records the live kernel's outcome of every scenario under `paths`; a
+/// failure is reported and the others still run.
+fn record(paths: &[&str]) -> Result<bool, String> {
+    let mut files = Vec::new();
+    for p in paths {
+        let p = Path::new(p);
+        if p.is_dir() {
+            files.extend(scenario_files(p).map_err(|e| format!("{}: {e}", p.display()))?);
+        } else {
+            files.push(p.to_path_buf());
+        }
+    }
+    let mut ok = true;
+    for f in files {
+        let name = f.display().to_string();
+        let Some(golden) = golden_path(&f) else {
+            eprintln!("skipped {name}: not a scenario's .json file");
+            continue;
+        };
+        match record_one(&f) {
+            Ok(None) => eprintln!("skipped {name}: a result, not a scenario"),
+            Ok(Some(outcome)) => {
+                let golden = golden.display();
+                match std::fs::write(golden.to_string(), outcome.to_json_pretty()) {
+                    Ok(()) => eprintln!("wrote {golden}"),
+                    Err(e) => {
+                        eprintln!("{golden}: {e}");
+                        ok = false;
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("{name}: {e}");
+                ok = false;
+            }
+        }
+    }
+    Ok(ok)
+}
+
+/// The live kernel's outcome of the scenario in `file`, or `None` when the
+/// file holds a result (outputs, no packets).
+fn record_one(file: &Path) -> Result<Option<Outcome>, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    if value.get("outputs").is_some() && value.get("packets").is_none() {
+        return Ok(None);
+    }
+    let sc = Scenario::from_json(&text).map_err(|e| e.to_string())?;
+    kernel::run(&sc).map(Some).map_err(|e| e.to_string())
+}
+
+/// Engine versus recorded kernel outcome for each scenario.
+fn diff_files(files: &[&str]) -> Result<bool, String> {
+    let mut all_same = true;
+    for file in files {
+        let path = Path::new(file);
+        let sc = Scenario::load(path).map_err(|e| format!("{file}: {e}"))?;
+        let golden = golden_path(path).ok_or_else(|| format!("{file}: not a scenario name"))?;
+        let linux = Outcome::load(&golden).map_err(|e| format!("{}: {e}", golden.display()))?;
+        let ours =
+            simulate::simulate(&sc, simulate::DEFAULT_SEED).map_err(|e| format!("{file}: {e}"))?;
+        let diffs = compare(&linux, &ours);
+        if diffs.is_empty() {
+            println!("{file}: same");
+        } else {
+            all_same = false;
+            println!("{file}: {} difference(s)", diffs.len());
+            for d in diffs {
+                println!("  {d}");
+            }
+        }
+    }
+    Ok(all_same)
+}

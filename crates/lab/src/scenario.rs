@@ -1,0 +1,471 @@
+//! Scenarios and their outcomes, in the JSON form of
+//! `../shared/tools/kernel_oracle.py`:
+//!
+//! ```text
+//! {"interfaces": [{"name": "eth0", "addr": "198.51.100.1/24"}, ...],
+//!  "routes": ["default dev eth0", ...],                         (optional)
+//!  "sysctl": {"net.netfilter.nf_conntrack_tcp_loose": "0"},     (optional, after the rules)
+//!  "rules": "<iptables-restore text>",
+//!  "packets": [{"in": "eth0", "hex": "45.."},       arrives on eth0
+//!              {"local": true, "hex": "45.."},      sent by a local process
+//!              {"in": "eth0", "pkt": "udp 1.2.3.4:5 > 6.7.8.9:53", "at": 0.5}]}
+//! ```
+//! A packet gives its bytes as `hex` or as a [`crate::pkt`] description
+//! `pkt`; `at` is seconds after the first packet. Beyond the oracle's
+//! format, a scenario and each packet may carry a `comment`. Anything else
+//! is refused (the oracle ignores unknown keys, which hides typos), as are
+//! packets naming an undeclared interface and ambiguous packets.
+//!
+//! The outcome: for each input packet, the packets that left each
+//! interface; `iptables-save -c`; `conntrack -L -o extended`.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::{hex, pkt};
+
+/// Why a scenario was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioError(pub String);
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+impl From<ScenarioError> for std::io::Error {
+    fn from(e: ScenarioError) -> Self {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, e)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    pub interfaces: Vec<Interface>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Sysctls::is_empty")]
+    pub sysctl: Sysctls,
+    pub rules: String,
+    pub packets: Vec<Packet>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Interface {
+    pub name: String,
+    /// `ip addr add` syntax, e.g. `198.51.100.1/24`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+}
+
+/// `sysctl` settings in the order given (a JSON object; values are
+/// strings or integers).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sysctls(pub Vec<(String, String)>);
+
+impl Sysctls {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Sysctls {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Sysctls {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Sysctls;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of sysctl names to values")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Sysctls, A::Error> {
+                let mut out: Vec<(String, String)> = Vec::new();
+                while let Some((k, v)) = m.next_entry::<String, SysctlValue>()? {
+                    if out.iter().any(|(seen, _)| *seen == k) {
+                        return Err(de::Error::custom(format!("sysctl `{k}` given twice")));
+                    }
+                    out.push((k, v.0));
+                }
+                Ok(Sysctls(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// A sysctl value: a string, or an integer written as one.
+struct SysctlValue(String);
+
+impl<'de> Deserialize<'de> for SysctlValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Any {
+            S(String),
+            U(u64),
+            I(i64),
+        }
+        match Any::deserialize(d) {
+            Ok(Any::S(s)) => Ok(SysctlValue(s)),
+            Ok(Any::U(n)) => Ok(SysctlValue(n.to_string())),
+            Ok(Any::I(n)) => Ok(SysctlValue(n.to_string())),
+            Err(_) => Err(de::Error::custom(
+                "a sysctl value is a string or an integer",
+            )),
+        }
+    }
+}
+
+/// Where a packet enters the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// Arrives on this interface.
+    In(String),
+    /// Sent by a local process (uid 0, raw socket with IP_HDRINCL).
+    Local,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawPacket", into = "RawPacket")]
+pub struct Packet {
+    pub via: Via,
+    /// The packet, as given or as built from `pkt`.
+    pub bytes: Vec<u8>,
+    /// The `pkt` description the bytes were built from, if any.
+    pub pkt: Option<String>,
+    /// Seconds after the first packet; otherwise as soon as the previous
+    /// packet's output has gone quiet.
+    pub at: Option<f64>,
+    pub comment: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPacket {
+    #[serde(default, rename = "in", skip_serializing_if = "Option::is_none")]
+    iface: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    local: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pkt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    at: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    comment: Option<String>,
+}
+
+impl TryFrom<RawPacket> for Packet {
+    type Error = ScenarioError;
+
+    fn try_from(r: RawPacket) -> Result<Self, ScenarioError> {
+        let fail = |m: &str| Err(ScenarioError(m.to_string()));
+        let via = match (r.iface, r.local.unwrap_or(false)) {
+            (Some(i), false) => Via::In(i),
+            (None, true) => Via::Local,
+            (Some(_), true) => return fail("a packet has both \"in\" and \"local\": true"),
+            (None, false) => return fail("a packet needs \"in\": IFACE or \"local\": true"),
+        };
+        let bytes = match (&r.hex, &r.pkt) {
+            (Some(h), None) => match hex::decode(h) {
+                Some(b) => b,
+                None => return fail(&format!("packet hex is not hex: {h:?}")),
+            },
+            (None, Some(p)) => pkt::build(p).map_err(|e| ScenarioError(e.to_string()))?,
+            _ => return fail("a packet needs exactly one of \"hex\" and \"pkt\""),
+        };
+        Ok(Packet {
+            via,
+            bytes,
+            pkt: r.pkt,
+            at: r.at,
+            comment: r.comment,
+        })
+    }
+}
+
+impl From<Packet> for RawPacket {
+    fn from(p: Packet) -> Self {
+        let (iface, local) = match p.via {
+            Via::In(i) => (Some(i), None),
+            Via::Local => (None, Some(true)),
+        };
+        let hex = p.pkt.is_none().then(|| hex::encode(&p.bytes));
+        RawPacket {
+            iface,
+            local,
+            hex,
+            pkt: p.pkt,
+            at: p.at,
+            comment: p.comment,
+        }
+    }
+}
+
+impl Scenario {
+    /// Parses and checks a scenario.
+    pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
+        let sc: Scenario =
+            serde_json::from_str(text).map_err(|e| ScenarioError(format!("scenario: {e}")))?;
+        sc.check()?;
+        Ok(sc)
+    }
+
+    pub fn load(path: &Path) -> std::io::Result<Scenario> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        Scenario::from_json(&text)
+            .map_err(|e| ScenarioError(format!("{}: {e}", path.display())).into())
+    }
+
+    /// What the oracle would trip over half-way, refused up front.
+    pub fn check(&self) -> Result<(), ScenarioError> {
+        let mut names = HashSet::new();
+        for itf in &self.interfaces {
+            let n = &itf.name;
+            // net/core/dev.c dev_valid_name; IFNAMSIZ is 16 with the NUL.
+            if n.is_empty()
+                || n.len() > 15
+                || n == "."
+                || n == ".."
+                || n.contains(['/', ':'])
+                || n.chars().any(char::is_whitespace)
+            {
+                return Err(ScenarioError(format!("invalid interface name {n:?}")));
+            }
+            if !names.insert(n.as_str()) {
+                return Err(ScenarioError(format!("interface {n:?} declared twice")));
+            }
+        }
+        for (i, p) in self.packets.iter().enumerate() {
+            match &p.via {
+                Via::In(n) if !names.contains(n.as_str()) => {
+                    return Err(ScenarioError(format!(
+                        "packet {i}: interface {n:?} is not declared"
+                    )));
+                }
+                Via::Local if p.bytes.len() < 20 => {
+                    return Err(ScenarioError(format!(
+                        "packet {i}: a local packet needs at least an IPv4 header"
+                    )));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The same scenario with every packet given as hex, for tools that
+    /// know only the oracle's format.
+    pub fn expanded(&self) -> Scenario {
+        let mut sc = self.clone();
+        for p in &mut sc.packets {
+            p.pkt = None;
+        }
+        sc
+    }
+}
+
+/// The suffix of outcomes recorded from the live kernel: scenario `X.json`
+/// has its golden outcome in `X.linux.json`.
+pub const GOLDEN_SUFFIX: &str = ".linux.json";
+
+/// Where the golden outcome of scenario file `path` is; `None` if `path`
+/// is no scenario's name (not `.json`, or itself a golden outcome).
+pub fn golden_path(path: &Path) -> Option<PathBuf> {
+    let name = path.to_str()?;
+    if name.ends_with(GOLDEN_SUFFIX) {
+        return None;
+    }
+    let stem = name.strip_suffix(".json")?;
+    Some(PathBuf::from(format!("{stem}{GOLDEN_SUFFIX}")))
+}
+
+/// The scenario files below directory `dir` (every `.json` but golden
+/// outcomes), sorted.
+pub fn scenario_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    entries.sort();
+    for e in entries {
+        if e.is_dir() {
+            out.extend(scenario_files(&e)?);
+        } else if golden_path(&e).is_some() {
+            out.push(e);
+        }
+    }
+    Ok(out)
+}
+
+/// What a scenario did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// For each input packet, what left the interfaces (in arrival order).
+    #[serde(default)]
+    pub outputs: Vec<Vec<Output>>,
+    /// `iptables-save -c` afterwards.
+    #[serde(default)]
+    pub save: String,
+    /// `conntrack -L -o extended` afterwards.
+    #[serde(default)]
+    pub conntrack: String,
+    /// Local packets the kernel refused to send (kernel_oracle.py stops
+    /// instead); absent from the JSON when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub send_errors: Vec<SendError>,
+}
+
+/// A local packet that `sendto` refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendError {
+    /// Its index in the scenario.
+    pub packet: usize,
+    /// The errno's name, e.g. `EPERM` (a DROP or REJECT in OUTPUT).
+    pub errno: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Output {
+    /// The interface it left by.
+    pub out: String,
+    pub hex: String,
+}
+
+impl Outcome {
+    pub fn from_json(text: &str) -> Result<Outcome, ScenarioError> {
+        serde_json::from_str(text).map_err(|e| ScenarioError(format!("outcome: {e}")))
+    }
+
+    pub fn load(path: &Path) -> std::io::Result<Outcome> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        Outcome::from_json(&text)
+            .map_err(|e| ScenarioError(format!("{}: {e}", path.display())).into())
+    }
+
+    /// Pretty JSON with a final newline, as golden files store it.
+    pub fn to_json_pretty(&self) -> String {
+        // Strings and lists of strings always serialise.
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ORACLE_STYLE: &str = r#"{
+      "interfaces": [{"name": "eth0", "addr": "198.51.100.1/24"}, {"name": "eth1"}],
+      "routes": ["default dev eth0"],
+      "sysctl": {"net.b": "0", "net.a": 1},
+      "rules": "*filter\nCOMMIT\n",
+      "packets": [{"in": "eth0", "hex": "4500"},
+                  {"local": true, "pkt": "udp 1.2.3.4:5 > 6.7.8.9:53", "at": 0.5}]}"#;
+
+    #[test]
+    fn parses_the_oracle_format_and_pkt() {
+        let sc = Scenario::from_json(ORACLE_STYLE).unwrap();
+        assert_eq!(sc.interfaces[1].addr, None);
+        assert_eq!(
+            sc.sysctl.0,
+            vec![("net.b".into(), "0".into()), ("net.a".into(), "1".into())]
+        );
+        assert_eq!(sc.packets[0].via, Via::In("eth0".into()));
+        assert_eq!(sc.packets[0].bytes, vec![0x45, 0]);
+        assert_eq!(sc.packets[1].via, Via::Local);
+        assert_eq!(sc.packets[1].bytes.len(), 28);
+        assert_eq!(sc.packets[1].at, Some(0.5));
+        // Serialised back: pkt stays pkt; expanded, it becomes hex.
+        let back = serde_json::to_value(&sc).unwrap();
+        assert_eq!(back["packets"][1]["pkt"], "udp 1.2.3.4:5 > 6.7.8.9:53");
+        assert_eq!(back["sysctl"]["net.a"], "1");
+        let flat = serde_json::to_value(sc.expanded()).unwrap();
+        assert!(flat["packets"][1].get("pkt").is_none());
+        assert_eq!(flat["packets"][1]["hex"].as_str().unwrap().len(), 56);
+        assert_eq!(flat["packets"][1]["local"], true);
+    }
+
+    #[test]
+    fn refuses_what_the_oracle_would_trip_over() {
+        let base: serde_json::Value = serde_json::from_str(ORACLE_STYLE).unwrap();
+        for (path, value, want) in [
+            ("/packets/0/in", "eth9", "not declared"),
+            ("/packets/0/hex", "45g0", "not hex"),
+            ("/packets/1/pkt", "udp 1.2.3.4 > 6.7.8.9:53", "ADDRESS:PORT"),
+            ("/interfaces/1/name", "eth0", "declared twice"),
+            (
+                "/interfaces/1/name",
+                "a-very-long-name",
+                "invalid interface name",
+            ),
+        ] {
+            let mut v = base.clone();
+            *v.pointer_mut(path).unwrap() = value.into();
+            let e = Scenario::from_json(&v.to_string()).unwrap_err();
+            assert!(e.0.contains(want), "{path}: {e}");
+        }
+        for (json, want) in [
+            (r#"{"in": "eth0", "local": true, "hex": "4500"}"#, "both"),
+            (r#"{"hex": "4500"}"#, "needs \"in\""),
+            (r#"{"in": "eth0"}"#, "exactly one"),
+            (r#"{"in": "eth0", "hex": "45", "pkt": "x"}"#, "exactly one"),
+            (r#"{"in": "eth0", "hex": "45", "when": 1}"#, "unknown field"),
+            (
+                r#"{"local": true, "hex": "4500"}"#,
+                "at least an IPv4 header",
+            ),
+        ] {
+            let mut v = base.clone();
+            v["packets"] = serde_json::from_str(&format!("[{json}]")).unwrap();
+            let e = Scenario::from_json(&v.to_string()).unwrap_err();
+            assert!(e.0.contains(want), "{json}: {e}");
+        }
+        let mut v = base.clone();
+        v["sysctls"] = serde_json::json!({});
+        assert!(Scenario::from_json(&v.to_string()).is_err());
+        v = base;
+        v["sysctl"] = serde_json::json!({"a": 1.5});
+        let e = Scenario::from_json(&v.to_string()).unwrap_err();
+        assert!(e.0.contains("string or an integer"), "{e}");
+    }
+
+    #[test]
+    fn outcome_round_trips_the_oracle_json() {
+        let text = r#"{"outputs": [[{"out": "eth1", "hex": "45"}], []],
+                       "save": "*filter\n", "conntrack": ""}"#;
+        let o = Outcome::from_json(text).unwrap();
+        assert_eq!(o.outputs[0][0].out, "eth1");
+        let back: serde_json::Value = serde_json::from_str(&o.to_json_pretty()).unwrap();
+        assert_eq!(
+            back,
+            serde_json::from_str::<serde_json::Value>(text).unwrap()
+        );
+        assert_eq!(Outcome::from_json("{}").unwrap(), Outcome::default());
+    }
+}
