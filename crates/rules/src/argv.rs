@@ -864,9 +864,8 @@ pub fn parse_words(args: &[&str], default_table: &str, restore: bool) -> Result<
 
     if inv.command & rule_command != 0 {
         let (mut matches, target_ext) = split_slots(p.slots);
-        // The rule as iptables-nft reads it back from the kernel.
-        ext::tcp::nft_read_back(&mut matches);
-        ext::udp::nft_read_back(&mut matches);
+        // What iptables-nft stores nothing of is not in the rule.
+        ext::tcp::drop_empty_native(&mut matches);
         let target = match (ra.jumpto, target_ext) {
             (_, Some(t)) => Target::Ext(t),
             (None, None) => Target::None,

@@ -89,7 +89,13 @@ fn write_rule_spec(out: &mut String, rule: &Rule, counters: Option<Counters>, fl
         }
         out.push_str(" -f");
     }
-    for m in &rule.matches {
+    // iptables shows native tcp/udp matches gathered as it reads them
+    // back; the state file keeps each as the kernel evaluates it.
+    let shown = match flavour {
+        Flavour::Save => crate::ext::tcp::nft_display(&rule.matches),
+        Flavour::State => None,
+    };
+    for m in shown.as_deref().unwrap_or(&rule.matches) {
         out.push_str(" -m ");
         out.push_str(m.name());
         match flavour {

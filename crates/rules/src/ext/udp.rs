@@ -23,6 +23,9 @@ pub struct Udp {
     pub dport_invert: bool,
     given_sport: bool,
     given_dport: bool,
+    /// Stored as native nft expressions, shown as read back (see
+    /// [`super::tcp::Tcp`]); the fields keep what the kernel evaluates.
+    native: bool,
 }
 
 impl Default for Udp {
@@ -34,6 +37,7 @@ impl Default for Udp {
             dport_invert: false,
             given_sport: false,
             given_dport: false,
+            native: false,
         }
     }
 }
@@ -47,56 +51,44 @@ impl Udp {
     fn all_zero(&self) -> bool {
         self.sport == ANY_PORT && self.dport == ANY_PORT && !self.sport_invert && !self.dport_invert
     }
-}
 
-/// The udp counterpart of [`super::tcp::nft_read_back`]: every native
-/// udp match of a rule (one with ports; nft.c `add_nft_udp`) read back
-/// into one, made where the first port expression stands
-/// (nft-shared.c `nft_udp_match`); one that makes no expression is gone.
-pub fn nft_read_back(matches: &mut Vec<Box<dyn Extension>>) {
-    let native = |m: &dyn Extension| {
-        m.as_any()
-            .downcast_ref::<Udp>()
-            .filter(|u| !u.all_zero())
-            .cloned()
-    };
-    if !matches.iter().any(|m| native(m.as_ref()).is_some()) {
-        return;
+    pub(crate) fn is_native(&self) -> bool {
+        self.native
     }
-    let mut acc = Udp::default();
-    let mut slot: Option<usize> = None;
-    let mut kept: Vec<Box<dyn Extension>> = Vec::with_capacity(matches.len());
-    for m in std::mem::take(matches) {
-        let Some(u) = native(m.as_ref()) else {
-            kept.push(m);
-            continue;
-        };
+
+    /// The ports as iptables-nft stores them and reads them back into
+    /// `acc` (nft-shared.c `nft_parse_udp[_range]`); whether any
+    /// expression was made.
+    pub(crate) fn read_back_into(&self, acc: &mut Udp) -> bool {
         let mut made = read_back_port(
-            u.sport,
-            u.sport_invert,
+            self.sport,
+            self.sport_invert,
             &mut acc.sport,
             &mut acc.sport_invert,
         );
         made |= read_back_port(
-            u.dport,
-            u.dport_invert,
+            self.dport,
+            self.dport_invert,
             &mut acc.dport,
             &mut acc.dport_invert,
         );
-        if made && slot.is_none() {
-            slot = Some(kept.len());
-            kept.push(m);
-        }
+        made
     }
-    if let Some(m) = slot.and_then(|i| kept.get_mut(i)) {
-        acc.given_sport = acc.sport != ANY_PORT || acc.sport_invert;
-        acc.given_dport = acc.dport != ANY_PORT || acc.dport_invert;
-        // Usually the one native match reads back as itself: keep it.
-        if m.as_any().downcast_ref::<Udp>() != Some(&acc) {
-            *m = Box::new(acc);
-        }
+
+    /// A native match with nothing to store.
+    pub(crate) fn is_empty_native(&self) -> bool {
+        self.native && !self.read_back_into(&mut Udp::default())
     }
-    *matches = kept;
+
+    /// What iptables shows: a native match as read back alone.
+    fn shown(&self) -> Udp {
+        if !self.native {
+            return self.clone();
+        }
+        let mut acc = Udp::default();
+        self.read_back_into(&mut acc);
+        acc
+    }
 }
 
 static OPTIONS: &[OptDef] = &[
@@ -137,32 +129,49 @@ impl Extension for Udp {
     }
 
     fn finish(&mut self, ctx: &RuleCtx) -> Result<()> {
-        if self.all_zero() {
+        // nft.c `add_nft_udp`: anything set makes it native.
+        self.native = !self.all_zero();
+        if !self.native {
             return Ok(());
         }
         if ctx.proto != IPPROTO_UDP {
             return Err(Error::param("UDP match requires '-p udp'"));
+        }
+        // The full range makes no expression: its `!` is not in the kernel.
+        if self.sport == ANY_PORT {
+            self.sport_invert = false;
+        }
+        if self.dport == ANY_PORT {
+            self.dport_invert = false;
         }
         Ok(())
     }
 
     fn check(&self, ctx: &CheckCtx) -> Result<(), Errno> {
         // Only the xt form reaches the kernel's proto check.
-        if self.all_zero() && (ctx.proto != IPPROTO_UDP || ctx.proto_invert) {
+        if !self.native && (ctx.proto != IPPROTO_UDP || ctx.proto_invert) {
             return Err(Errno::Invalid);
         }
         Ok(())
     }
 
     fn save(&self, out: &mut String) {
+        let u = self.shown();
+        save_ports(out, "sport", u.sport, u.sport_invert);
+        save_ports(out, "dport", u.dport, u.dport_invert);
+    }
+
+    // The match as the kernel evaluates it (see tcp's).
+    fn save_state(&self, out: &mut String) {
         save_ports(out, "sport", self.sport, self.sport_invert);
         save_ports(out, "dport", self.dport, self.dport_invert);
     }
 
     fn print(&self, out: &mut String, numeric: bool) {
+        let u = self.shown();
         out.push_str(" udp");
-        print_ports(out, "spt", self.sport, self.sport_invert, numeric, "udp");
-        print_ports(out, "dpt", self.dport, self.dport_invert, numeric, "udp");
+        print_ports(out, "spt", u.sport, u.sport_invert, numeric, "udp");
+        print_ports(out, "dpt", u.dport, u.dport_invert, numeric, "udp");
     }
 
     fn as_any(&self) -> &dyn Any {
