@@ -10,6 +10,7 @@ use palisade_rules::error::Error;
 use palisade_rules::ops;
 use palisade_rules::restore::{restore_counting, RestoreOptions};
 use palisade_rules::save::{save, IPTABLES_VERSION};
+use palisade_rules::state_file;
 use palisade_rules::{Ruleset, TableId};
 
 use crate::state::{load_unlocked, StateError, StateFile, Wait};
@@ -113,6 +114,11 @@ fn run_iptables(args: &[String], state: Option<&Path>) -> u8 {
     };
     match ops::execute(&mut rs, &inv) {
         Ok(outcome) => {
+            // Linux's own refusals come first; a rule that would not come
+            // back the same from the state file is refused last.
+            if let Err(e) = keepable(&inv) {
+                return report(prog, &e);
+            }
             print!("{}", outcome.output);
             if outcome.changed && inv.command == argv::cmd::RENAME_CHAIN {
                 let renamed = inv.new_name.as_deref().unwrap_or("");
@@ -157,6 +163,21 @@ fn refuse_unstorable(prog: &str, rs: &Ruleset, renamed: Option<&str>) -> Option<
     };
     eprintln!("{prog}: palisade cannot keep chain `{name}' in its state file: {why}");
     Some(1)
+}
+
+/// The rules a command adds must come back the same from the state file.
+fn keepable(inv: &argv::Invocation) -> Result<(), Error> {
+    use argv::cmd;
+    if inv.command & (cmd::APPEND | cmd::INSERT | cmd::REPLACE) == 0 {
+        return Ok(());
+    }
+    let Some(table) = TableId::from_name(&inv.table) else {
+        return Ok(());
+    };
+    let chain = inv.chain.as_deref().unwrap_or("");
+    inv.rules
+        .iter()
+        .try_for_each(|r| state_file::check_rule(table, chain, r))
 }
 
 /// `ctime(3)` text of now, in UTC (palisade has no time zone database).
@@ -274,7 +295,10 @@ fn restore_usage(prog: &str) -> String {
 
 fn run_restore(args: &[String], state: Option<&Path>) -> u8 {
     let prog = "iptables-restore";
-    let mut opts = RestoreOptions::default();
+    let mut opts = RestoreOptions {
+        keep_in_state_file: true,
+        ..Default::default()
+    };
     let mut wait = Wait::No;
     let mut input_file: Option<String> = None;
     let mut i = 0;

@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use palisade_rules::restore::{restore, RestoreOptions};
-use palisade_rules::save::save;
+use palisade_rules::state_file;
 use palisade_rules::Ruleset;
 
 /// How long to wait for the lock: iptables' `-w [SECONDS]`.
@@ -85,7 +84,7 @@ impl StateFile {
 
     /// Replaces the file with `rs` (write + fsync + rename).
     pub fn store(&self, rs: &Ruleset) -> Result<(), StateError> {
-        let text = save(rs, None, true, None);
+        let text = state_file::save(rs);
         let mut tmp = self.path.as_os_str().to_owned();
         tmp.push(format!(".tmp{}", std::process::id()));
         let tmp = PathBuf::from(tmp);
@@ -112,17 +111,11 @@ pub fn load_unlocked(path: &Path) -> Result<Ruleset, StateError> {
         }
         Err(e) => return Err(StateError::Io(format!("{}: {e}", path.display()))),
     };
-    let mut rs = Ruleset::default();
-    let opts = RestoreOptions {
-        counters: true,
-        ..Default::default()
-    };
-    restore(&mut rs, &text, opts).map_err(|e| {
+    state_file::load(&text).map_err(|e| {
         StateError::Corrupt(format!(
             "{}: {}",
             path.display(),
             e.message("iptables-restore").trim_end()
         ))
-    })?;
-    Ok(rs)
+    })
 }

@@ -223,6 +223,97 @@ fn a_corrupt_state_file_is_a_clear_error_for_every_program() {
 }
 
 #[test]
+fn what_iptables_save_cannot_carry_stays_in_the_state_file() {
+    let dir = tempdir("fidelity");
+    let state = dir.join("s.rules");
+    for args in [
+        &[
+            "iptables",
+            "-t",
+            "nat",
+            "-A",
+            "POSTROUTING",
+            "-p",
+            "tcp",
+            "-j",
+            "SNAT",
+            "--to-source",
+            "1.2.3.4:1000-2000/1500",
+        ][..],
+        &[
+            "iptables",
+            "-A",
+            "INPUT",
+            "-p",
+            "icmp",
+            "--icmp-type",
+            "8/0:3",
+        ],
+        &[
+            "iptables",
+            "-A",
+            "INPUT",
+            "-i",
+            "a b",
+            "-m",
+            "comment",
+            "--comment",
+            "x\ny",
+        ],
+    ] {
+        let o = run(&state, args, "");
+        assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
+    }
+    // Later commands still load the state; output is Linux's.
+    let o = run(&state, &["iptables-save"], "");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let body = save_body(&o);
+    assert!(
+        body.contains("-A POSTROUTING -p tcp -j SNAT --to-source 1.2.3.4:1000-2000/0\n"),
+        "{body}"
+    );
+    assert!(
+        body.contains("-A INPUT -p icmp -m icmp --icmp-type 8/0\n"),
+        "{body}"
+    );
+    assert!(
+        body.contains("-A INPUT -i a b -m comment --comment \"x\ny\"\n"),
+        "{body}"
+    );
+    let o = run(&state, &["iptables", "-L", "INPUT", "-n"], "");
+    assert!(
+        text(&o.stdout).contains("icmptype 8 codes 0-3"),
+        "{}",
+        text(&o.stdout)
+    );
+    // A rule the state file cannot keep is refused and nothing changes.
+    let before = std::fs::read(&state).expect("read state");
+    let o = run(
+        &state,
+        &[
+            "iptables", "-A", "INPUT", "-m", "recent", "--name", "a b", "--set",
+        ],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).starts_with("iptables: palisade cannot keep this rule in its state file")
+    );
+    let o = run(
+        &state,
+        &["iptables-restore", "--noflush"],
+        "*filter\n-A INPUT -m recent --name \"a b\" --set\nCOMMIT\n",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).starts_with("iptables-restore: line 2 failed: palisade cannot keep"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(std::fs::read(&state).expect("read state"), before);
+}
+
+#[test]
 fn no_state_file_is_a_clear_error() {
     let o = Command::new(bin())
         .args(["iptables", "-L"])

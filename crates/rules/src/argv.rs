@@ -935,7 +935,9 @@ pub fn parse_words_with_warnings(
     }
 
     if inv.command & rule_command != 0 {
-        let (matches, target_ext) = split_slots(p.slots);
+        let (mut matches, target_ext) = split_slots(p.slots);
+        // What iptables-nft stores nothing of is not in the rule.
+        ext::tcp::drop_empty_native(&mut matches);
         let target = match (ra.jumpto, target_ext) {
             (_, Some(t)) => Target::Ext(t),
             (None, None) => Target::None,

@@ -15,6 +15,7 @@ pub mod num;
 pub mod ops;
 pub mod restore;
 pub mod save;
+pub mod state_file;
 pub mod validate;
 
 pub use error::{Error, Result};

@@ -139,7 +139,9 @@ fn print_rule(out: &mut String, chain: &Chain, num: usize, f: ListFlags) {
     if matches!(rule.target, Target::Goto(_)) {
         out.push_str("[goto] ");
     }
-    for m in &rule.matches {
+    // Native tcp/udp matches gathered as iptables reads them back.
+    let shown = crate::ext::tcp::nft_display(&rule.matches);
+    for m in shown.as_deref().unwrap_or(&rule.matches) {
         m.print(out, f.numeric);
     }
     if let Target::Ext(t) = &rule.target {

@@ -8,6 +8,7 @@ use crate::argv::{self, check_chain_name, cmd, Invocation};
 use crate::error::{Errno, Error, KernelError, KernelOp};
 use crate::model::{Counters, Policy, Ruleset, Table, TableId};
 use crate::ops;
+use crate::state_file;
 use crate::validate;
 
 /// iptables-restore's switches.
@@ -21,6 +22,13 @@ pub struct RestoreOptions {
     pub test: bool,
     /// `--table NAME`: restore only this table.
     pub only_table: Option<TableId>,
+    /// Reading palisade's own state file (see [`crate::state_file`]):
+    /// `\n` inside quotes is a newline, a line may hold any number of
+    /// words, and rules are not checked for surviving the state file.
+    pub state_file: bool,
+    /// The result goes into a state file: refuse a rule that would not
+    /// read back from it the same ([`crate::state_file::check_rule`]).
+    pub keep_in_state_file: bool,
 }
 
 /// How a restore failed, with what iptables-restore prints for it.
@@ -133,10 +141,10 @@ struct Transaction<'a> {
 /// escapes the next character. A closing quote ends the word.
 pub fn tokenize(line: &str) -> Result<Vec<String>, Error> {
     if line.contains('"') {
-        return tokenize_quoted(line);
+        return tokenize_quoted(line, false);
     }
     let mut words = Vec::new();
-    split_plain(line, &mut words)?;
+    split_plain(line, &mut words, false)?;
     Ok(words.into_iter().map(str::to_string).collect())
 }
 
@@ -144,15 +152,16 @@ pub fn tokenize(line: &str) -> Result<Vec<String>, Error> {
 const MAX_PARAM_LEN: usize = 1024;
 
 /// iptables' argv store holds MAX_ARGC (255) words with the 3 it adds;
-/// the check runs when a blank ends a word.
-fn too_many_words(count: usize) -> bool {
-    count + 4 >= 255
+/// the check runs when a blank ends a word. The state file has no such
+/// limit: `iptables` itself takes any number of words.
+fn too_many_words(count: usize, state_file: bool) -> bool {
+    count + 4 >= 255 && !state_file
 }
 
 /// [`tokenize`] for a line without quotes (every line iptables-save
 /// writes unless a comment or log prefix needs quoting): the words are
 /// appended to `words` as slices of the line, nothing is copied.
-fn split_plain<'a>(line: &'a str, words: &mut Vec<&'a str>) -> Result<(), Error> {
+fn split_plain<'a>(line: &'a str, words: &mut Vec<&'a str>, state_file: bool) -> Result<(), Error> {
     let bytes = line.as_bytes();
     let blank = |b: u8| matches!(b, b' ' | b'\t' | b'\n');
     let mut count = 0;
@@ -173,15 +182,16 @@ fn split_plain<'a>(line: &'a str, words: &mut Vec<&'a str>) -> Result<(), Error>
         }
         words.push(word);
         count += 1;
-        if i < bytes.len() && too_many_words(count) {
+        if i < bytes.len() && too_many_words(count, state_file) {
             return Err(Error::param("Parser cannot handle more arguments"));
         }
     }
     Ok(())
 }
 
-/// The general tokenizer, character by character.
-fn tokenize_quoted(line: &str) -> Result<Vec<String>, Error> {
+/// The general tokenizer, character by character; in the state file,
+/// `\n` inside quotes stands for a newline.
+pub(crate) fn tokenize_quoted(line: &str, state_file: bool) -> Result<Vec<String>, Error> {
     let mut words = Vec::new();
     let mut word = String::new();
     let mut quote_open = false;
@@ -189,7 +199,7 @@ fn tokenize_quoted(line: &str) -> Result<Vec<String>, Error> {
     for c in line.chars() {
         if quote_open {
             if escaped {
-                word.push(c);
+                word.push(if state_file && c == 'n' { '\n' } else { c });
                 escaped = false;
                 continue;
             } else if c == '\\' {
@@ -221,7 +231,7 @@ fn tokenize_quoted(line: &str) -> Result<Vec<String>, Error> {
             }
         }
         words.push(std::mem::take(&mut word));
-        if too_many_words(words.len()) {
+        if too_many_words(words.len(), state_file) {
             return Err(Error::param("Parser cannot handle more arguments"));
         }
     }
@@ -291,10 +301,10 @@ fn parse_command_line(
     }
     let quoted;
     if rest.contains('"') {
-        quoted = tokenize_quoted(rest).map_err(param)?;
+        quoted = tokenize_quoted(rest, opts.state_file).map_err(param)?;
         words.extend(quoted.iter().map(String::as_str));
     } else {
-        split_plain(rest, &mut words).map_err(param)?;
+        split_plain(rest, &mut words, opts.state_file).map_err(param)?;
     }
     let inv = argv::parse_words(&words, id.name(), true).map_err(param)?;
     if inv.version || inv.help {
@@ -426,7 +436,7 @@ pub fn restore_counting(
                 continue;
             };
             if tx.live && tx.failed.is_none() {
-                run_command(tx, inv, lineno, line);
+                run_command(tx, inv, lineno, line, opts);
             }
         } else {
             return Err(RestoreError::LineFailed {
@@ -442,7 +452,13 @@ pub fn restore_counting(
 }
 
 /// Runs one command of a live transaction; a failure is kept for COMMIT.
-fn run_command<'a>(tx: &mut Transaction<'a>, inv: Invocation, lineno: usize, line: &'a str) {
+fn run_command<'a>(
+    tx: &mut Transaction<'a>,
+    inv: Invocation,
+    lineno: usize,
+    line: &'a str,
+    opts: RestoreOptions,
+) {
     if inv.command & (cmd::LIST | cmd::LIST_RULES) != 0 {
         let mut tmp = Ruleset::default();
         if let Some(t) = &tx.table {
@@ -468,6 +484,24 @@ fn run_command<'a>(tx: &mut Transaction<'a>, inv: Invocation, lineno: usize, lin
         }
     }
     let adds = inv.command & (cmd::APPEND | cmd::INSERT | cmd::REPLACE) != 0;
+    if adds && opts.keep_in_state_file {
+        let chain = inv.chain.as_deref().unwrap_or("");
+        let rest = match split_rule_counters(line, lineno) {
+            Ok((_, rest)) => rest,
+            Err(_) => line,
+        };
+        for rule in &inv.rules {
+            let checked = if inv.command == cmd::APPEND && inv.rules.len() == 1 {
+                state_file::check_restored_rule(tx.id, chain, rule, rest)
+            } else {
+                state_file::check_rule(tx.id, chain, rule)
+            };
+            if let Err(e) = checked {
+                tx.failed = Some(Deferred::Error(to_line_error(e, lineno)));
+                return;
+            }
+        }
+    }
     if let Err(e) = ops::apply_unvalidated_owned(t, inv) {
         tx.failed = Some(Deferred::Error(to_line_error(e, lineno)));
         return;
@@ -735,18 +769,18 @@ mod tests {
             "x y z",
         ] {
             let fast: Vec<String> = tokenize(line).unwrap();
-            assert_eq!(fast, tokenize_quoted(line).unwrap(), "{line:?}");
+            assert_eq!(fast, tokenize_quoted(line, false).unwrap(), "{line:?}");
         }
         let long = format!("-A INPUT {}", "x".repeat(1024));
-        assert!(tokenize(&long).is_err() && tokenize_quoted(&long).is_err());
+        assert!(tokenize(&long).is_err() && tokenize_quoted(&long, false).is_err());
         let ok = format!("-A INPUT {}", "x".repeat(1023));
         assert!(tokenize(&ok).is_ok());
         // 250 words and a blank after the last one: too many; without the
         // blank the last word is taken as iptables does.
         let many = vec!["w"; 251].join(" ");
-        assert!(tokenize(&many).is_ok() && tokenize_quoted(&many).is_ok());
+        assert!(tokenize(&many).is_ok() && tokenize_quoted(&many, false).is_ok());
         let many_blank = format!("{many} ");
-        assert!(tokenize(&many_blank).is_err() && tokenize_quoted(&many_blank).is_err());
+        assert!(tokenize(&many_blank).is_err() && tokenize_quoted(&many_blank, false).is_err());
         assert_eq!(
             tokenize("-m comment --comment \"a \\\"b\\\" c\" -j X").unwrap(),
             ["-m", "comment", "--comment", "a \"b\" c", "-j", "X"]

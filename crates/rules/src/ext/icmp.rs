@@ -185,6 +185,23 @@ impl Extension for Icmp {
         }
     }
 
+    // iptables-save drops the upper code and, for type 255 (`any`), the
+    // codes; the kernel keeps both (`-L` shows them), so the state file
+    // writes the whole range, which the parser takes back.
+    fn save_state(&self, out: &mut String) {
+        if self.code == (0, 0xFF) || (self.icmp_type != 0xFF && self.code.0 == self.code.1) {
+            return self.save(out);
+        }
+        if self.invert {
+            out.push_str(" !");
+        }
+        let (lo, hi) = self.code;
+        out.push_str(&format!(" --icmp-type {}/{lo}", self.icmp_type));
+        if hi != lo {
+            out.push_str(&format!(":{hi}"));
+        }
+    }
+
     fn print(&self, out: &mut String, numeric: bool) {
         out.push_str(" icmp");
         let inv = if self.invert { "!" } else { "" };
@@ -280,6 +297,29 @@ mod tests {
         assert_eq!(saved(&port), " --icmp-type 3/3");
         assert_eq!(printed(&port, false), " icmp port-unreachable");
         assert_eq!(printed(&port, true), " icmptype 3 code 3");
+    }
+
+    #[test]
+    fn state_file_keeps_the_whole_code_range() {
+        let state = |i: &Icmp| {
+            let mut s = String::new();
+            i.save_state(&mut s);
+            s
+        };
+        for (text, invert, want) in [
+            ("8/0:3", false, " --icmp-type 8/0:3"),
+            ("3/5:255", true, " ! --icmp-type 3/5:255"),
+            ("255/4", false, " --icmp-type 255/4"),
+            ("255/4:9", false, " --icmp-type 255/4:9"),
+            ("any", false, " --icmp-type any"),
+            ("ping", true, " ! --icmp-type 8"),
+            ("3/3", false, " --icmp-type 3/3"),
+        ] {
+            let i = with(text, invert);
+            assert_eq!(state(&i), want, "{text}");
+            let back = parse_icmp(want.rsplit(' ').next().unwrap_or_default());
+            assert_eq!(back.unwrap(), (i.icmp_type, i.code), "{text}");
+        }
     }
 
     #[test]

@@ -14,6 +14,10 @@ use crate::model::{Hook, HookMask, TableId};
 pub struct Masquerade {
     /// Only ports and flags; never addresses.
     pub range: NatRange,
+    /// The `/BASE` as given, which the kernel's struct does not keep
+    /// (`range.base` is `Some(0)`): only the state file needs it, since
+    /// iptables-restore refuses the `/0` that iptables-save prints.
+    given_base: Option<u16>,
 }
 
 impl Masquerade {
@@ -42,6 +46,7 @@ impl Extension for Masquerade {
         match call.name {
             "to-ports" => {
                 self.range.parse_to_ports(call.arg(), call.ctx.proto)?;
+                self.given_base = self.range.base;
                 self.range.compat_base();
             }
             flag => self.range.set_flag(flag),
@@ -51,6 +56,12 @@ impl Extension for Masquerade {
 
     fn save(&self, out: &mut String) {
         print_range(out, &self.range, "--to-ports ", "--", true);
+    }
+
+    fn save_state(&self, out: &mut String) {
+        let mut range = self.range;
+        range.base = self.range.base.and(self.given_base).or(self.range.base);
+        print_range(out, &range, "--to-ports ", "--", true);
     }
 
     fn print(&self, out: &mut String, _numeric: bool) {
@@ -109,6 +120,10 @@ mod tests {
         );
         let m = parsed(6, &[("to-ports", Some("1000-2000/3"))]).unwrap();
         assert_eq!(both(&m).0, " --to-ports 1000-2000/0");
+        // The state file keeps the base, which restore refuses as 0.
+        let mut s = String::new();
+        m.save_state(&mut s);
+        assert_eq!(s, " --to-ports 1000-2000/3");
         let m = parsed(6, &[("to-ports", Some("1000-1000"))]).unwrap();
         assert_eq!(both(&m).0, " --to-ports 1000");
     }

@@ -225,6 +225,14 @@ pub trait Extension: ExtClone + Debug + Send + Sync + 'static {
     /// (` --dport 80`), or nothing.
     fn save(&self, out: &mut String);
 
+    /// The options as palisade's state file keeps them: the
+    /// [`Extension::save`] text, unless that drops something the rule
+    /// holds (the kernel keeps it, `-L` shows it), in which case a text
+    /// that parses back to this very instance. Same form as `save`.
+    fn save_state(&self, out: &mut String) {
+        self.save(out)
+    }
+
     /// The `iptables -L` form, each item with a leading space as xtables'
     /// print functions write it.
     fn print(&self, out: &mut String, numeric: bool);

@@ -15,6 +15,10 @@ use crate::model::{Hook, HookMask, TableId};
 pub struct Snat {
     pub range: NatRange,
     given_to: bool,
+    /// The `/BASE` as given, which the kernel's struct does not keep
+    /// (`range.base` is `Some(0)`): only the state file needs it, since
+    /// iptables-restore refuses the `/0` that iptables-save prints.
+    given_base: Option<u16>,
 }
 
 impl Snat {
@@ -45,6 +49,7 @@ impl Extension for Snat {
             "to-source" => {
                 parse_to(call.arg(), ports_allowed(call.ctx.proto), &mut self.range)?;
                 // libxt_NAT.c `NAT_parse`: the compat struct drops the base.
+                self.given_base = self.range.base;
                 self.range.compat_base();
                 self.given_to = true;
             }
@@ -62,6 +67,12 @@ impl Extension for Snat {
 
     fn save(&self, out: &mut String) {
         print_range(out, &self.range, "--to-source ", "--", false);
+    }
+
+    fn save_state(&self, out: &mut String) {
+        let mut range = self.range;
+        range.base = self.range.base.and(self.given_base).or(self.range.base);
+        print_range(out, &range, "--to-source ", "--", false);
     }
 
     fn print(&self, out: &mut String, _numeric: bool) {
@@ -117,6 +128,21 @@ mod tests {
             " --to-source 1.2.3.4:1000-2000/0 --random --random-fully --persistent"
         );
         assert_eq!(p, " to:1.2.3.4:1000-2000/0 random random-fully persistent");
+    }
+
+    #[test]
+    fn state_file_keeps_the_base_iptables_save_prints_as_0() {
+        let d = parsed(6, &[("to-source", Some("1.2.3.4:1000-2000/50"))]).unwrap();
+        let mut s = String::new();
+        d.save_state(&mut s);
+        assert_eq!(s, " --to-source 1.2.3.4:1000-2000/50");
+        let back = parsed(6, &[("to-source", Some("1.2.3.4:1000-2000/50"))]).unwrap();
+        assert_eq!(back, d);
+        let plain = parsed(6, &[("to-source", Some("1.2.3.4:1000-2000"))]).unwrap();
+        let (mut a, mut b) = (String::new(), String::new());
+        plain.save_state(&mut a);
+        plain.save(&mut b);
+        assert_eq!(a, b);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use std::any::Any;
 
-use super::tcp::{print_ports, save_ports};
+use super::tcp::{print_ports, read_back_port, save_ports};
 use super::util::parse_port_rc;
 use super::{CheckCtx, Extension, OptCall, OptDef, RuleCtx};
 use crate::error::{Errno, Error, Result};
@@ -23,6 +23,9 @@ pub struct Udp {
     pub dport_invert: bool,
     given_sport: bool,
     given_dport: bool,
+    /// Stored as native nft expressions, shown as read back (see
+    /// [`super::tcp::Tcp`]); the fields keep what the kernel evaluates.
+    native: bool,
 }
 
 impl Default for Udp {
@@ -34,6 +37,7 @@ impl Default for Udp {
             dport_invert: false,
             given_sport: false,
             given_dport: false,
+            native: false,
         }
     }
 }
@@ -47,21 +51,43 @@ impl Udp {
     fn all_zero(&self) -> bool {
         self.sport == ANY_PORT && self.dport == ANY_PORT && !self.sport_invert && !self.dport_invert
     }
-}
 
-/// What a port range becomes once iptables-nft has stored it as native
-/// expressions and read it back (nft.c `add_nft_tcpudp`,
-/// `expr_gen_range_cmp16`; nft-shared.c `port_match_single_to_range`):
-/// the full range makes no expression at all (its `!` is lost), `:HI`
-/// becomes `<= HI`, and `! :HI` becomes `> HI`, read back as `HI+1:65535`.
-pub fn nft_port_roundtrip(range: (u16, u16), invert: bool) -> ((u16, u16), bool) {
-    let (lo, hi) = range;
-    if range == ANY_PORT {
-        (ANY_PORT, false)
-    } else if lo != hi && lo == 0 && hi < 65535 && invert {
-        ((hi.saturating_add(1), 65535), false)
-    } else {
-        (range, invert)
+    pub(crate) fn is_native(&self) -> bool {
+        self.native
+    }
+
+    /// The ports as iptables-nft stores them and reads them back into
+    /// `acc` (nft-shared.c `nft_parse_udp[_range]`); whether any
+    /// expression was made.
+    pub(crate) fn read_back_into(&self, acc: &mut Udp) -> bool {
+        let mut made = read_back_port(
+            self.sport,
+            self.sport_invert,
+            &mut acc.sport,
+            &mut acc.sport_invert,
+        );
+        made |= read_back_port(
+            self.dport,
+            self.dport_invert,
+            &mut acc.dport,
+            &mut acc.dport_invert,
+        );
+        made
+    }
+
+    /// A native match with nothing to store.
+    pub(crate) fn is_empty_native(&self) -> bool {
+        self.native && !self.read_back_into(&mut Udp::default())
+    }
+
+    /// What iptables shows: a native match as read back alone.
+    fn shown(&self) -> Udp {
+        if !self.native {
+            return self.clone();
+        }
+        let mut acc = Udp::default();
+        self.read_back_into(&mut acc);
+        acc
     }
 }
 
@@ -103,34 +129,49 @@ impl Extension for Udp {
     }
 
     fn finish(&mut self, ctx: &RuleCtx) -> Result<()> {
-        if self.all_zero() {
+        // nft.c `add_nft_udp`: anything set makes it native.
+        self.native = !self.all_zero();
+        if !self.native {
             return Ok(());
         }
         if ctx.proto != IPPROTO_UDP {
             return Err(Error::param("UDP match requires '-p udp'"));
         }
-        (self.sport, self.sport_invert) = nft_port_roundtrip(self.sport, self.sport_invert);
-        (self.dport, self.dport_invert) = nft_port_roundtrip(self.dport, self.dport_invert);
+        // The full range makes no expression: its `!` is not in the kernel.
+        if self.sport == ANY_PORT {
+            self.sport_invert = false;
+        }
+        if self.dport == ANY_PORT {
+            self.dport_invert = false;
+        }
         Ok(())
     }
 
     fn check(&self, ctx: &CheckCtx) -> Result<(), Errno> {
         // Only the xt form reaches the kernel's proto check.
-        if self.all_zero() && (ctx.proto != IPPROTO_UDP || ctx.proto_invert) {
+        if !self.native && (ctx.proto != IPPROTO_UDP || ctx.proto_invert) {
             return Err(Errno::Invalid);
         }
         Ok(())
     }
 
     fn save(&self, out: &mut String) {
+        let u = self.shown();
+        save_ports(out, "sport", u.sport, u.sport_invert);
+        save_ports(out, "dport", u.dport, u.dport_invert);
+    }
+
+    // The match as the kernel evaluates it (see tcp's).
+    fn save_state(&self, out: &mut String) {
         save_ports(out, "sport", self.sport, self.sport_invert);
         save_ports(out, "dport", self.dport, self.dport_invert);
     }
 
     fn print(&self, out: &mut String, numeric: bool) {
+        let u = self.shown();
         out.push_str(" udp");
-        print_ports(out, "spt", self.sport, self.sport_invert, numeric, "udp");
-        print_ports(out, "dpt", self.dport, self.dport_invert, numeric, "udp");
+        print_ports(out, "spt", u.sport, u.sport_invert, numeric, "udp");
+        print_ports(out, "dpt", u.dport, u.dport_invert, numeric, "udp");
     }
 
     fn as_any(&self) -> &dyn Any {
