@@ -483,7 +483,13 @@ impl Engine {
         if let Some(e) =
             reply::icmp_error(now, &self.topo, &mut self.env, pkt, meta, ty, code, info)
         {
-            self.send_local(now, e, PacketMeta::default(), out);
+            // icmp_glue_bits: the error carries the offending packet's
+            // connection (nf_ct_attach).
+            let m = PacketMeta {
+                ct: reply::ct_attach(meta.ct),
+                ..PacketMeta::default()
+            };
+            self.send_local(now, e, m, out);
         }
     }
 

@@ -3,6 +3,7 @@
 //! `nf_send_reset`, net/ipv4/netfilter/nf_reject_ipv4.c, and the stack's
 //! `tcp_v4_send_reset`), echo replies (`icmp_reply`).
 
+use crate::conntrack::{CtInfo, CtRef, Dir};
 use crate::env::Env;
 use crate::meta::{PacketMeta, RouteKind};
 use crate::peer;
@@ -21,6 +22,27 @@ const TOS_MASK: u8 = 0x1e;
 /// ICMP types that are errors (`icmp_pointers[].error`).
 pub fn is_icmp_error_type(ty: u8) -> bool {
     matches!(ty, 3 | 4 | 5 | 11 | 12)
+}
+
+/// `nf_ct_attach` (nf_conntrack_attach): the conntrack reference an
+/// answer to a packet carrying `ct` gets. The answer travels the other
+/// way, so it is RELATED in the reverse direction; ICMP errors get it in
+/// `icmp_glue_bits`, REJECT's resets in `nf_send_reset`. NAT then
+/// translates such an answer from its connection's binding (inner packet
+/// included, `nf_nat_icmp_reply_translation`), even while the connection
+/// is unconfirmed and no lookup could find it.
+pub fn ct_attach(ct: CtRef) -> CtRef {
+    match ct {
+        CtRef::Conn(id, info) => CtRef::Conn(
+            id,
+            if info.dir() == Dir::Original {
+                CtInfo::RelatedReply
+            } else {
+                CtInfo::Related
+            },
+        ),
+        other => other,
+    }
 }
 
 /// `__icmp_send`'s checks and construction. `pkt` is the offending

@@ -6,7 +6,6 @@ use palisade_rules::ext::Extension;
 use palisade_rules::model::{Rule, TableId};
 
 use super::{downcast, HookCtx, PacketTarget, Verdict};
-use crate::conntrack::{CtInfo, CtRef};
 use crate::env::{Generated, GeneratedKind};
 use crate::meta::PacketMeta;
 use crate::reply;
@@ -42,23 +41,12 @@ impl PacketTarget for RejectTarget {
             RejectWith::IcmpAdminProhibited => 13,
             RejectWith::TcpReset => {
                 if let Some(data) = reply::reject_reset(cx.env, cx.pkt, cx.meta) {
-                    // nf_ct_attach: the reset is RELATED to the packet's
+                    // nf_send_reset: nf_ct_attach, RELATED to the packet's
                     // connection, in the other direction.
-                    let ct = match cx.meta.ct {
-                        CtRef::Conn(id, info) => CtRef::Conn(
-                            id,
-                            if info.dir() == crate::conntrack::Dir::Original {
-                                CtInfo::RelatedReply
-                            } else {
-                                CtInfo::Related
-                            },
-                        ),
-                        other => other,
-                    };
                     cx.env.generated.push(Generated {
                         data,
                         meta: PacketMeta {
-                            ct,
+                            ct: reply::ct_attach(cx.meta.ct),
                             local_origin: true,
                             ..PacketMeta::default()
                         },
@@ -72,9 +60,12 @@ impl PacketTarget for RejectTarget {
             if let Some(data) =
                 reply::icmp_error(cx.now, cx.topo, cx.env, cx.pkt, cx.meta, 3, code, 0)
             {
+                // icmp_glue_bits: an error carries the offending packet's
+                // connection (nf_ct_attach).
                 cx.env.generated.push(Generated {
                     data,
                     meta: PacketMeta {
+                        ct: reply::ct_attach(cx.meta.ct),
                         local_origin: true,
                         ..PacketMeta::default()
                     },
