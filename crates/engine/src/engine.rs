@@ -394,7 +394,11 @@ impl Engine {
                 local_origin: false,
                 ..meta
             };
+            // loopback_xmit queues it (netif_rx): it is received after
+            // the sender has let go of any lock, icmp_xmit_lock included.
+            let held = std::mem::replace(&mut self.env.icmp_xmit_locked, false);
             self.receive(now, pkt, again, out);
+            self.env.icmp_xmit_locked = held;
             return Sent::Ok;
         }
         out.packets.push((dev, pkt));
@@ -436,7 +440,7 @@ impl Engine {
                 // (icmp_echo_ignore_broadcasts=1).
                 if ty == 8 && !broadcast {
                     let reply = reply::echo_reply(&mut self.env, &pkt, s.dst);
-                    self.send_local(now, reply, PacketMeta::default(), out);
+                    self.send_icmp(now, reply, PacketMeta::default(), out);
                 }
             }
             PROTO_TCP => {
@@ -489,8 +493,18 @@ impl Engine {
                 ct: reply::ct_attach(meta.ct),
                 ..PacketMeta::default()
             };
-            self.send_local(now, e, m, out);
+            self.send_icmp(now, e, m, out);
         }
+    }
+
+    /// Sends an ICMP message of the kernel's own (`icmp_reply`,
+    /// `__icmp_send`): `icmp_push_reply` runs the output hooks with
+    /// `icmp_xmit_lock` held.
+    fn send_icmp(&mut self, now: Time, pkt: Vec<u8>, meta: PacketMeta, out: &mut Outputs) -> Sent {
+        let held = std::mem::replace(&mut self.env.icmp_xmit_locked, true);
+        let sent = self.local_out(now, pkt, meta, out);
+        self.env.icmp_xmit_locked = held;
+        sent
     }
 
     fn send_local(&mut self, now: Time, pkt: Vec<u8>, meta: PacketMeta, out: &mut Outputs) {
@@ -594,11 +608,10 @@ impl Engine {
         while !self.env.generated.is_empty() {
             let batch: Vec<Generated> = std::mem::take(&mut self.env.generated);
             for g in batch {
-                match g.kind {
-                    GeneratedKind::Datagram => {
-                        let _ = self.local_out(now, g.data, g.meta, out);
-                    }
-                }
+                let _ = match g.kind {
+                    GeneratedKind::Datagram => self.local_out(now, g.data, g.meta, out),
+                    GeneratedKind::Icmp => self.send_icmp(now, g.data, g.meta, out),
+                };
             }
         }
     }

@@ -74,6 +74,12 @@ pub fn icmp_error(
             return None;
         }
     }
+    // icmp_xmit_lock: the ICMP socket is busy sending the packet this
+    // error would be about (a REJECT in OUTPUT or POSTROUTING of the
+    // kernel's own echo reply or error).
+    if env.icmp_xmit_locked {
+        return None;
+    }
     // The source: the address the packet was sent to if it was ours,
     // else what routing back to its sender picks.
     let back = topo.route(s.src);

@@ -69,7 +69,7 @@ impl PacketTarget for RejectTarget {
                         local_origin: true,
                         ..PacketMeta::default()
                     },
-                    kind: GeneratedKind::Datagram,
+                    kind: GeneratedKind::Icmp,
                 });
             }
         }
