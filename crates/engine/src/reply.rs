@@ -8,12 +8,14 @@ use crate::env::Env;
 use crate::meta::{PacketMeta, RouteKind};
 use crate::peer;
 use crate::time::Time;
-use crate::topology::{RouteDecision, Topology, LOOPBACK, LOOPBACK_MTU};
+use crate::topology::{is_loopback, RouteDecision, Topology, LOOPBACK_MTU};
 use crate::wire::ipv4::{self, Ipv4Read, PROTO_ICMP, PROTO_TCP};
 use crate::wire::transport::{self, tcp_flags, Summary, L4};
 
 /// The default TTL (net.ipv4.ip_default_ttl).
 pub const DEFAULT_TTL: u8 = 64;
+/// 127.0.0.1, lo's address.
+const LOOPBACK_ADDR: u32 = 0x7f00_0001;
 /// IPTOS_PREC_INTERNETCONTROL, ORed into the TOS of ICMP errors.
 const TOS_INTERNETCONTROL: u8 = 0xc0;
 /// IPTOS_TOS_MASK (RT_TOS).
@@ -95,8 +97,13 @@ pub fn icmp_error(
         RouteDecision::Local { .. } => (
             if meta.route == RouteKind::Local {
                 s.dst
+            } else if is_loopback(s.src) {
+                // The route to 127/8: `local 127.0.0.0/8 ... src 127.0.0.1`.
+                LOOPBACK_ADDR
             } else {
-                topo.select_source(LOOPBACK, s.src)?
+                // ip_route_output_key_hash_rcu: to a local address the
+                // source is the local route's prefsrc, the address itself.
+                s.src
             },
             LOOPBACK_MTU,
         ),
