@@ -7,6 +7,7 @@
 
 use std::any::Any;
 
+use super::udp::nft_port_roundtrip;
 use super::util::{parse_port_range, parse_uint, port_name, save_invert};
 use super::{CheckCtx, Extension, OptCall, OptDef, RuleCtx};
 use crate::error::{Errno, Error, Result};
@@ -220,9 +221,16 @@ impl Extension for Tcp {
     }
 
     fn finish(&mut self, ctx: &RuleCtx) -> Result<()> {
-        if !self.is_compat() && ctx.proto != IPPROTO_TCP {
+        if self.is_compat() {
+            return Ok(());
+        }
+        if ctx.proto != IPPROTO_TCP {
             return Err(Error::param("TCP match requires '-p tcp'"));
         }
+        // Stored as native expressions, as udp's are (nft.c
+        // add_nft_tcpudp): `! --sport 0:22` is read back as `23:65535`.
+        (self.sport, self.sport_invert) = nft_port_roundtrip(self.sport, self.sport_invert);
+        (self.dport, self.dport_invert) = nft_port_roundtrip(self.dport, self.dport_invert);
         Ok(())
     }
 
