@@ -24,7 +24,7 @@ use crate::program::{tables_at, CompileError, Program};
 use crate::reply;
 use crate::slot::RulesetSlot;
 use crate::time::Time;
-use crate::topology::{self, IfIndex, RouteDecision, Topology, LOOPBACK};
+use crate::topology::{self, IfIndex, NoRoute, OutKind, RouteDecision, Topology, LOOPBACK};
 use crate::wire::ipv4::{self, Ipv4Read, Ipv4Write, PROTO_ICMP, PROTO_IGMP, PROTO_TCP, PROTO_UDP};
 use crate::wire::transport::{self, Summary, L4};
 
@@ -60,6 +60,16 @@ pub enum SendError {
     Eperm,
     /// No route to the destination.
     Enetunreach,
+    /// An `unreachable` route.
+    Ehostunreach,
+    /// A `prohibit` route, or a broadcast without SO_BROADCAST.
+    Eacces,
+    /// A `blackhole` route, a destination no route may reach, or a route
+    /// that may not be used, e.g. a loopback source out of another device
+    /// (__mkroute_output).
+    Einval,
+    /// Longer than the MTU of the way out (`raw_send_hdrinc`).
+    Emsgsize,
 }
 
 impl SendError {
@@ -67,6 +77,20 @@ impl SendError {
         match self {
             SendError::Eperm => "EPERM",
             SendError::Enetunreach => "ENETUNREACH",
+            SendError::Ehostunreach => "EHOSTUNREACH",
+            SendError::Eacces => "EACCES",
+            SendError::Einval => "EINVAL",
+            SendError::Emsgsize => "EMSGSIZE",
+        }
+    }
+
+    /// The errno of a failed output route lookup (`fib_props[].error`).
+    fn no_route(e: NoRoute) -> SendError {
+        match e {
+            NoRoute::Net => SendError::Enetunreach,
+            NoRoute::Host => SendError::Ehostunreach,
+            NoRoute::Prohibit => SendError::Eacces,
+            NoRoute::Invalid => SendError::Einval,
         }
     }
 }
@@ -100,6 +124,9 @@ pub struct Engine {
     ct: Conntrack,
     env: Env,
     loopback_budget: usize,
+    /// The errno of an NF_DROP_ERR in OUTPUT (the nat hook's failed
+    /// reroute), for the sender; a plain drop is EPERM.
+    hook_errno: Option<SendError>,
 }
 
 impl Engine {
@@ -115,6 +142,7 @@ impl Engine {
             ct: Conntrack::new(seed),
             env: Env::new(seed),
             loopback_budget: 0,
+            hook_errno: None,
         }
     }
 
@@ -183,9 +211,27 @@ impl Engine {
         }
     }
 
-    /// A raw IP_HDRINCL send (`raw_send_hdrinc`).
+    /// A raw IP_HDRINCL send (`raw_sendmsg`, `raw_send_hdrinc`).
     fn raw_send(&mut self, now: Time, mut pkt: Vec<u8>, out: &mut Outputs) {
         if pkt.len() < 20 || pkt[0] >> 4 != 4 || usize::from(pkt[0] & 0x0f) * 4 > pkt.len() {
+            return;
+        }
+        // raw_sendmsg routes by destination alone (the socket is unbound).
+        let route = match self.topo.output_route(pkt.dst()) {
+            Ok(r) => r,
+            Err(e) => {
+                out.send_error = Some(SendError::no_route(e));
+                return;
+            }
+        };
+        // raw_sendmsg: a broadcast route needs SO_BROADCAST.
+        if route.kind == OutKind::Broadcast {
+            out.send_error = Some(SendError::Eacces);
+            return;
+        }
+        // raw_send_hdrinc: no fragmentation of a header-included datagram.
+        if pkt.len() > self.topo.interface(route.dev).mtu {
+            out.send_error = Some(SendError::Emsgsize);
             return;
         }
         let Ok(len) = u16::try_from(pkt.len()) else {
@@ -197,11 +243,7 @@ impl Engine {
             pkt[4..6].copy_from_slice(&id.to_be_bytes());
         }
         if pkt.src() == 0 {
-            if let RouteDecision::Forward { dev, next_hop } = self.topo.route(pkt.dst()) {
-                if let Some(src) = self.topo.select_source(dev, next_hop) {
-                    pkt[12..16].copy_from_slice(&src.to_be_bytes());
-                }
-            }
+            pkt[12..16].copy_from_slice(&route.src.to_be_bytes());
         }
         pkt.fill_checksum();
         let meta = PacketMeta {
@@ -214,18 +256,74 @@ impl Engine {
     }
 
     /// `ip_rcv` onwards.
-    fn receive(&mut self, now: Time, mut pkt: Vec<u8>, mut meta: PacketMeta, out: &mut Outputs) {
+    fn receive(&mut self, now: Time, pkt: Vec<u8>, meta: PacketMeta, out: &mut Outputs) {
+        self.receive_routed(now, pkt, meta, None, out);
+    }
+
+    /// `ip_rcv` onwards for a packet that may arrive with its route
+    /// already attached (`skb_valid_dst`: a broadcast this host sent,
+    /// looped back by `ip_mc_output`), which then is not routed again
+    /// unless PREROUTING changed its destination.
+    fn receive_routed(
+        &mut self,
+        now: Time,
+        mut pkt: Vec<u8>,
+        mut meta: PacketMeta,
+        preset: Option<InputRoute>,
+        out: &mut Outputs,
+    ) {
         let Ok(total) = ipv4::validate(&pkt) else {
             return;
         };
         pkt.truncate(total);
         meta.out_iface = None;
         meta.route = RouteKind::None;
+        let dst_before = pkt.dst();
         if self.run_hook(now, Hook::Prerouting, &mut pkt, &mut meta, out) != Verdict::Accept {
             return self.dropped(meta);
         }
         let in_dev = meta.in_iface.unwrap_or(LOOPBACK);
-        match self.route_input(&pkt, in_dev) {
+        // nf_nat_ipv4_in drops the attached route when DNAT changed the
+        // destination.
+        let route = match preset {
+            Some(r) if pkt.dst() == dst_before => r,
+            _ => self.route_input(&pkt, in_dev),
+        };
+        // ip_rcv_finish_core: the options are compiled once routed.
+        let mut rx_opts = RxOptions::default();
+        if route != InputRoute::Martian && pkt.header_len() > 20 {
+            meta.route = match route {
+                InputRoute::Local { broadcast: false } => RouteKind::Local,
+                InputRoute::Local { broadcast: true } => RouteKind::Broadcast,
+                _ => RouteKind::Unicast,
+            };
+            let spec_dst = self.spec_dst(&pkt, &meta, in_dev);
+            match compile_options(&mut pkt, spec_dst, &self.topo, now) {
+                Ok(o) => rx_opts = o,
+                Err(bad) => {
+                    // ip_options_compile: parameter problem pointing at
+                    // the bad byte, and the packet is dropped.
+                    if let Some(e) = reply::icmp_error_echoing(
+                        now,
+                        &self.topo,
+                        &mut self.env,
+                        &pkt,
+                        &meta,
+                        (12, 0, u32::from(bad.pointer) << 24),
+                        bad.option,
+                    ) {
+                        self.send_icmp(now, e, PacketMeta::default(), out);
+                    }
+                    return self.dropped(meta);
+                }
+            }
+            // ip_rcv_options: source routing is refused
+            // (accept_source_route is 0 for "all").
+            if rx_opts.srr {
+                return self.dropped(meta);
+            }
+        }
+        match route {
             InputRoute::Martian => self.dropped(meta),
             InputRoute::Local { broadcast } => {
                 meta.route = if broadcast {
@@ -237,52 +335,84 @@ impl Engine {
             }
             InputRoute::Forward { dev } => {
                 meta.route = RouteKind::Unicast;
-                self.forward(now, pkt, meta, dev, out);
+                self.forward(now, pkt, meta, dev, rx_opts, out);
             }
-            InputRoute::Unreachable => {
-                // ip_error: net unreachable, limited per source.
+            InputRoute::Unreachable(e) => {
+                // ip_error: the route's error as an ICMP code (nothing for
+                // EINVAL), limited per source.
                 meta.route = RouteKind::Unicast;
-                if self.env.peers.error_allowed(pkt.src(), now) {
-                    self.send_icmp_error(now, &pkt, &meta, 3, 0, 0, out);
+                let code = match e {
+                    NoRoute::Net => Some(0),
+                    NoRoute::Host => Some(1),
+                    NoRoute::Prohibit => Some(13),
+                    NoRoute::Invalid => None,
+                };
+                if let Some(code) = code {
+                    if self.env.peers.error_allowed(pkt.src(), now) {
+                        self.send_icmp_error(now, &pkt, &meta, 3, code, 0, out);
+                    }
                 }
                 self.dropped(meta);
             }
         }
     }
 
-    /// `ip_route_input_slow`'s classification, with its martian checks.
+    /// `ip_route_input_rcu`'s classification, with its martian checks.
+    /// Packets through `lo` keep the route they were sent with in Linux;
+    /// here they are routed again, so the checks that such a route skips
+    /// are not applied to them.
     fn route_input(&self, pkt: &[u8], in_dev: IfIndex) -> InputRoute {
         let (src, dst) = (pkt.src(), pkt.dst());
         let from_lo = in_dev == LOOPBACK;
+        // fib_validate_source with rp_filter=0: only a source that is one
+        // of this host's addresses is refused (inet_lookup_ifaddr_rcu).
+        let own_source = !from_lo && self.topo.is_local(src);
+        if topology::is_multicast(dst) {
+            // ip_check_mc_rcu: every interface joined the all-hosts group
+            // and nothing else; nothing is multicast-forwarded.
+            if dst != topology::ALL_HOSTS {
+                return InputRoute::Martian;
+            }
+            // ip_mc_validate_source.
+            if topology::is_multicast(src)
+                || src == topology::LIMITED_BROADCAST
+                || (!from_lo && topology::is_loopback(src))
+            {
+                return InputRoute::Martian;
+            }
+            if src == 0 {
+                if !topology::is_local_multicast(dst) && pkt.protocol() != PROTO_IGMP {
+                    return InputRoute::Martian;
+                }
+            } else if own_source {
+                return InputRoute::Martian;
+            }
+            return InputRoute::Local { broadcast: true };
+        }
+        // ip_route_input_slow.
         if topology::is_multicast(src) || src == topology::LIMITED_BROADCAST {
             return InputRoute::Martian;
         }
         if dst == topology::LIMITED_BROADCAST || (src == 0 && dst == 0) {
+            // brd_input: a zero source is not validated.
+            if src != 0 && own_source {
+                return InputRoute::Martian;
+            }
             return InputRoute::Local { broadcast: true };
         }
-        if topology::is_zeronet(src) || topology::is_zeronet(dst) {
+        // ipv4_is_zeronet is 0.0.0.0 alone since Linux 5.3.
+        if src == 0 || dst == 0 {
             return InputRoute::Martian;
         }
         if !from_lo && (topology::is_loopback(dst) || topology::is_loopback(src)) {
             return InputRoute::Martian;
         }
-        if topology::is_multicast(dst) {
-            // Only the all-hosts group is joined; no multicast routing.
-            return if dst == 0xe000_0001 {
-                InputRoute::Local { broadcast: true }
-            } else {
-                InputRoute::Martian
-            };
-        }
-        // fib_validate_source: a packet claiming to come from one of our
-        // own addresses is a martian (accept_local=0), except on lo.
-        if !from_lo && self.topo.is_local(src) {
-            return InputRoute::Martian;
-        }
         match self.topo.route(dst) {
+            // ip_error's packets are not validated (no_route).
+            RouteDecision::Unreachable(e) => InputRoute::Unreachable(e),
+            _ if own_source => InputRoute::Martian,
             RouteDecision::Local { broadcast } => InputRoute::Local { broadcast },
             RouteDecision::Forward { dev, .. } => InputRoute::Forward { dev },
-            RouteDecision::Unreachable => InputRoute::Unreachable,
         }
     }
 
@@ -293,6 +423,7 @@ impl Engine {
         mut pkt: Vec<u8>,
         mut meta: PacketMeta,
         dev: IfIndex,
+        opts: RxOptions,
         out: &mut Outputs,
     ) {
         if pkt.ttl() <= 1 {
@@ -310,7 +441,39 @@ impl Engine {
         if self.run_hook(now, Hook::Forward, &mut pkt, &mut meta, out) != Verdict::Accept {
             return self.dropped(meta);
         }
+        // ip_forward_finish → ip_forward_options: record route gets the
+        // source of the way out (ip_rt_get_source) in the slot compiling
+        // filled.
+        if opts.rr_needaddr && opts.rr != 0 {
+            let ptr = usize::from(pkt.get(opts.rr + 2).copied().unwrap_or(0));
+            let src = self.topo.output_route(pkt.dst()).map_or(0, |r| r.src);
+            if let Some(at) = (opts.rr + ptr).checked_sub(5) {
+                if let Some(slot) = pkt.get_mut(at..at + 4) {
+                    slot.copy_from_slice(&src.to_be_bytes());
+                    pkt.fill_checksum();
+                }
+            }
+        }
         let _ = self.post_routing(now, pkt, meta, out);
+    }
+
+    /// `fib_compute_spec_dst`: the address a received datagram counts as
+    /// sent to: its destination when that is ours, else the preferred
+    /// source of the route back to its sender, else the input device's
+    /// address.
+    fn spec_dst(&self, pkt: &[u8], meta: &PacketMeta, in_dev: IfIndex) -> u32 {
+        if meta.route == RouteKind::Local {
+            return pkt.dst();
+        }
+        let src = pkt.src();
+        if src != 0 {
+            if let Ok(r) = self.topo.output_route(src) {
+                if r.src != 0 {
+                    return r.src;
+                }
+            }
+        }
+        self.topo.select_source(in_dev, src).unwrap_or(0)
     }
 
     /// `ip_local_out` for a datagram this host sends: route, OUTPUT,
@@ -324,49 +487,92 @@ impl Engine {
     ) -> Sent {
         meta.local_origin = true;
         meta.in_iface = None;
-        let Some(dev) = self.route_output(pkt.dst(), &mut meta) else {
-            self.dropped(meta);
-            return Sent::Failed(SendError::Enetunreach);
+        let dev = match self.route_output(pkt.dst(), &mut meta) {
+            Ok(d) => d,
+            Err(e) => {
+                self.dropped(meta);
+                return Sent::Failed(e);
+            }
         };
         meta.out_iface = Some(dev);
         let before = (pkt.src(), pkt.dst(), meta.mark);
+        self.hook_errno = None;
         if self.run_hook(now, Hook::Output, &mut pkt, &mut meta, out) != Verdict::Accept {
             self.dropped(meta);
-            return Sent::Failed(SendError::Eperm);
+            return Sent::Failed(self.hook_errno.take().unwrap_or(SendError::Eperm));
         }
         // ip_route_me_harder after mangle/nat changed the addresses or mark.
         if before != (pkt.src(), pkt.dst(), meta.mark) {
             match self.route_output(pkt.dst(), &mut meta) {
-                Some(d) => meta.out_iface = Some(d),
-                None => {
+                Ok(d) => meta.out_iface = Some(d),
+                Err(e) => {
                     self.dropped(meta);
-                    return Sent::Failed(SendError::Enetunreach);
+                    return Sent::Failed(e);
                 }
             }
         }
         self.post_routing(now, pkt, meta, out)
     }
 
-    fn route_output(&self, dst: u32, meta: &mut PacketMeta) -> Option<IfIndex> {
-        match self.topo.route(dst) {
-            RouteDecision::Local { broadcast } => {
-                meta.route = if broadcast {
-                    RouteKind::Broadcast
-                } else {
-                    RouteKind::Local
-                };
-                Some(LOOPBACK)
-            }
-            RouteDecision::Forward { dev, .. } => {
-                meta.route = RouteKind::Unicast;
-                Some(dev)
-            }
-            RouteDecision::Unreachable => None,
-        }
+    /// The output route to `dst`: its device, and its kind in `meta`.
+    fn route_output(&self, dst: u32, meta: &mut PacketMeta) -> Result<IfIndex, SendError> {
+        let r = self.topo.output_route(dst).map_err(SendError::no_route)?;
+        meta.route = match r.kind {
+            OutKind::Local => RouteKind::Local,
+            OutKind::Broadcast => RouteKind::Broadcast,
+            OutKind::Unicast => RouteKind::Unicast,
+        };
+        Ok(r.dev)
     }
 
     /// POSTROUTING, confirmation, then the wire (or loopback).
     fn post_routing(
+        &mut self,
+        now: Time,
+        pkt: Vec<u8>,
+        meta: PacketMeta,
+        out: &mut Outputs,
+    ) -> Sent {
+        // ip_mc_output: a broadcast this host sends is delivered here too:
+        // a clone goes through POSTROUTING first, then dev_loopback_xmit
+        // hands it to the receive path with its route attached.
+        let looped = match meta.out_iface {
+            Some(dev) if meta.route == RouteKind::Broadcast && dev != LOOPBACK => {
+                let mut copy = self.env.buffer();
+                copy.extend_from_slice(&pkt);
+                let mut cmeta = meta;
+                let v = self.run_hook(now, Hook::Postrouting, &mut copy, &mut cmeta, out);
+                if v == Verdict::Accept && self.confirm(now, &cmeta) {
+                    Some((copy, cmeta, dev))
+                } else {
+                    self.env.recycle(copy);
+                    None
+                }
+            }
+            _ => None,
+        };
+        let sent = self.post_routing_finish(now, pkt, meta, out);
+        if let Some((copy, cmeta, dev)) = looped {
+            if self.loopback_budget > 0 {
+                self.loopback_budget -= 1;
+                // dev_loopback_xmit marks it PACKET_LOOPBACK: received on
+                // `dev` yet sent by this host, which is what `in_iface`
+                // with `local_origin` stands for (xt_pkttype reads it).
+                let again = PacketMeta {
+                    in_iface: Some(dev),
+                    local_origin: true,
+                    ..cmeta
+                };
+                let route = Some(InputRoute::Local { broadcast: true });
+                self.receive_routed(now, copy, again, route, out);
+            }
+        }
+        sent
+    }
+
+    /// POSTROUTING for one packet, then the wire (fragmented to the MTU,
+    /// `ip_finish_output`) or loopback.
+    fn post_routing_finish(
         &mut self,
         now: Time,
         mut pkt: Vec<u8>,
@@ -388,7 +594,12 @@ impl Engine {
                 return Sent::Ok;
             }
             self.loopback_budget -= 1;
-            // The conntrack reference and mark survive the loop.
+            // The conntrack reference and mark survive the loop, and so
+            // does the route (loopback_xmit keeps skb_dst): a packet to
+            // this host is delivered here without being routed again.
+            let route = Some(InputRoute::Local {
+                broadcast: meta.route == RouteKind::Broadcast,
+            });
             let again = PacketMeta {
                 in_iface: Some(LOOPBACK),
                 local_origin: false,
@@ -397,12 +608,72 @@ impl Engine {
             // loopback_xmit queues it (netif_rx): it is received after
             // the sender has let go of any lock, icmp_xmit_lock included.
             let held = std::mem::replace(&mut self.env.icmp_xmit_locked, false);
-            self.receive(now, pkt, again, out);
+            self.receive_routed(now, pkt, again, route, out);
             self.env.icmp_xmit_locked = held;
+            return Sent::Ok;
+        }
+        let mtu = self.topo.interface(dev).mtu;
+        if pkt.len() > mtu {
+            if pkt.dont_fragment() {
+                // ip_fragment: DF forbids it; fragmentation needed back to
+                // the sender.
+                self.send_icmp_error(now, &pkt, &meta, 3, 4, mtu as u32, out);
+                self.dropped(meta);
+                return Sent::Ok;
+            }
+            self.fragment(&pkt, mtu, dev, out);
+            self.env.recycle(pkt);
             return Sent::Ok;
         }
         out.packets.push((dev, pkt));
         Sent::Ok
+    }
+
+    /// `ip_do_fragment`'s slow path: pieces of at most `mtu` bytes, each
+    /// with the header (non-copied options turned into NOPs after the
+    /// first: `ip_options_fragment`), data in multiples of 8 but the last,
+    /// MF on all but the last (unless the packet was a non-final fragment
+    /// already), DF cleared.
+    fn fragment(&mut self, pkt: &[u8], mtu: usize, dev: IfIndex, out: &mut Outputs) {
+        let hlen = pkt.header_len();
+        let Some(room) = mtu.checked_sub(hlen).filter(|r| *r >= 8) else {
+            return;
+        };
+        let mut later_header = [0u8; 60];
+        later_header[..hlen].copy_from_slice(&pkt[..hlen]);
+        // ip_frag_next fixes the options once, when cutting the first
+        // fragment of a whole datagram; a later fragment keeps them.
+        if pkt.frag_offset() == 0 {
+            fragment_options(&mut later_header[20..hlen]);
+        }
+        let not_last = pkt.more_fragments();
+        let mut offset = pkt.frag_offset();
+        let mut ptr = hlen;
+        let mut left = pkt.len() - hlen;
+        while left > 0 {
+            let mut len = left.min(room);
+            if len < left {
+                len &= !7;
+            }
+            let mut f = self.env.buffer();
+            if ptr == hlen {
+                f.extend_from_slice(&pkt[..hlen]);
+            } else {
+                f.extend_from_slice(&later_header[..hlen]);
+            }
+            f.extend_from_slice(&pkt[ptr..ptr + len]);
+            left -= len;
+            ptr += len;
+            let mut field = (offset >> 3) as u16 & 0x1fff;
+            if left > 0 || not_last {
+                field |= 0x2000;
+            }
+            offset += len;
+            f[2..4].copy_from_slice(&((hlen + len) as u16).to_be_bytes());
+            f[6..8].copy_from_slice(&field.to_be_bytes());
+            f.fill_checksum();
+            out.packets.push((dev, f));
+        }
     }
 
     /// INPUT, confirmation, then the host's stack.
@@ -439,8 +710,11 @@ impl Engine {
                 // icmp_echo; echoes to broadcasts are ignored
                 // (icmp_echo_ignore_broadcasts=1).
                 if ty == 8 && !broadcast {
-                    let reply = reply::echo_reply(&mut self.env, &pkt, s.dst);
-                    self.send_icmp(now, reply, PacketMeta::default(), out);
+                    if let Some(reply) =
+                        reply::echo_reply(now, &self.topo, &mut self.env, &pkt, &meta, s.dst)
+                    {
+                        self.send_icmp(now, reply, PacketMeta::default(), out);
+                    }
                 }
             }
             PROTO_TCP => {
@@ -452,7 +726,7 @@ impl Engine {
                         return;
                     }
                 }
-                if let Some(rst) = reply::stack_reset(&mut self.env, &pkt) {
+                if let Some(rst) = reply::stack_reset(now, &self.topo, &mut self.env, &pkt, &meta) {
                     self.send_local(now, rst, PacketMeta::default(), out);
                 }
             }
@@ -462,7 +736,15 @@ impl Engine {
                     return;
                 }
                 let ulen = usize::from(u16::from_be_bytes([l4[4], l4[5]]));
-                if ulen > l4.len() || ulen < 8 || !transport::l4_checksum_ok(&pkt) || broadcast {
+                if ulen > l4.len() || ulen < 8 {
+                    return;
+                }
+                // __udp4_lib_rcv: pskb_trim_rcsum to the UDP length; the
+                // checksum and the error's quote end there (the IP header
+                // keeps its total length).
+                let mut pkt = pkt;
+                pkt.truncate(s.header_len + ulen);
+                if !transport::l4_checksum_ok(&pkt) || broadcast {
                     return;
                 }
                 self.send_icmp_error(now, &pkt, &meta, 3, 3, 0, out);
@@ -487,13 +769,12 @@ impl Engine {
         if let Some(e) =
             reply::icmp_error(now, &self.topo, &mut self.env, pkt, meta, ty, code, info)
         {
-            // icmp_glue_bits: the error carries the offending packet's
-            // connection (nf_ct_attach).
-            let m = PacketMeta {
-                ct: reply::ct_attach(meta.ct),
+            // icmp_glue_bits: nf_ct_attach for error types.
+            let answer = PacketMeta {
+                ct: meta.ct.attached_to_answer(),
                 ..PacketMeta::default()
             };
-            self.send_icmp(now, e, m, out);
+            self.send_icmp(now, e, answer, out);
         }
     }
 
@@ -616,10 +897,56 @@ impl Engine {
         }
     }
 
+    /// The nat table's hook function: `nf_nat_ipv4_fn`, and at OUTPUT
+    /// `nf_nat_ipv4_local_fn`, which routes a packet whose destination
+    /// the binding changes again at once (ip_route_me_harder): a failure
+    /// drops it with the route's error (NF_DROP_ERR) before the tables
+    /// after nat. The device those tables see as the output device stays
+    /// the hook's (`state->out`); the new route applies after OUTPUT.
+    fn nat_hook(
+        &mut self,
+        now: Time,
+        hook: Hook,
+        table: &crate::program::TableProg,
+        pkt: &mut Vec<u8>,
+        meta: &mut PacketMeta,
+        out: &mut Outputs,
+    ) -> Verdict {
+        let v = self.nat_fn(now, hook, table, pkt, meta, out);
+        if hook != Hook::Output || v != Verdict::Accept {
+            return v;
+        }
+        let CtRef::Conn(id, info) = meta.ct else {
+            return v;
+        };
+        let d = info.dir();
+        let rerouted = self
+            .ct
+            .get(id)
+            .is_some_and(|c| c.tuples[d.index()].dst != c.tuples[d.other().index()].src);
+        if rerouted {
+            let err = match self.topo.route(pkt.dst()) {
+                // __mkroute_output (route_localnet off).
+                RouteDecision::Forward { dev, .. }
+                    if topology::is_loopback(pkt.src()) && dev != LOOPBACK =>
+                {
+                    Some(SendError::Einval)
+                }
+                RouteDecision::Unreachable(e) => Some(SendError::no_route(e)),
+                _ => None,
+            };
+            if let Some(e) = err {
+                self.hook_errno = Some(e);
+                return Verdict::Drop;
+            }
+        }
+        v
+    }
+
     /// `nf_nat_ipv4_fn` / `nf_nat_inet_fn`: the nat table runs for a
     /// connection's first packet only; every packet of a NATed connection
     /// is rewritten from its binding.
-    fn nat_hook(
+    fn nat_fn(
         &mut self,
         now: Time,
         hook: Hook,
@@ -658,9 +985,280 @@ impl Engine {
     }
 }
 
+/// What `ip_options_compile` left in `IPCB(skb)->opt` that the forward
+/// path needs (replies re-read the compiled bytes: `reply::echo_options`).
+#[derive(Debug, Clone, Copy, Default)]
+struct RxOptions {
+    /// Offset of the record-route option from the header's start (0: none).
+    rr: usize,
+    /// Record route had room: forwarding writes the way out in.
+    rr_needaddr: bool,
+    /// A source route option.
+    srr: bool,
+}
+
+/// Where `ip_options_compile` found a bad option.
+#[derive(Debug, Clone, Copy)]
+struct BadOption {
+    /// `pp_ptr - iph`, the parameter problem's pointer.
+    pointer: u8,
+    /// The offset of the option it is in (options before it were
+    /// compiled and are echoed in the error).
+    option: usize,
+}
+
+/// `__ip_options_compile` on a received datagram: checks every option,
+/// fills record route and timestamp slots (`spec_dst`, and a time of day
+/// taken from `now`), counts timestamp overflows, turns whatever follows
+/// an end-of-list into end-of-list bytes.
+fn compile_options(
+    pkt: &mut [u8],
+    spec_dst: u32,
+    topo: &Topology,
+    now: Time,
+) -> Result<RxOptions, BadOption> {
+    let hl = pkt.header_len().min(pkt.len());
+    let mut o = RxOptions::default();
+    let mut ts_seen = false;
+    let mut i = 20;
+    // inet_current_timestamp: milliseconds since midnight (of the engine's
+    // clock, which has no date).
+    let midtime = ((now.0 / 1_000_000) % 86_400_000) as u32;
+    while i < hl {
+        let l = hl - i;
+        let bad = |p: usize| BadOption {
+            pointer: p as u8,
+            option: i,
+        };
+        match pkt[i] {
+            0 => {
+                pkt[i + 1..hl].fill(0);
+                break;
+            }
+            1 => {
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        if l < 2 {
+            return Err(bad(i));
+        }
+        let optlen = usize::from(pkt[i + 1]);
+        if optlen < 2 || optlen > l {
+            return Err(bad(i));
+        }
+        let ptr = |pkt: &[u8]| usize::from(pkt[i + 2]);
+        match pkt[i] {
+            // LSRR, SSRR.
+            131 | 137 => {
+                if optlen < 3 {
+                    return Err(bad(i + 1));
+                }
+                if ptr(pkt) < 4 {
+                    return Err(bad(i + 2));
+                }
+                if o.srr {
+                    return Err(bad(i));
+                }
+                o.srr = true;
+            }
+            // Record route.
+            7 => {
+                if o.rr != 0 {
+                    return Err(bad(i));
+                }
+                if optlen < 3 {
+                    return Err(bad(i + 1));
+                }
+                let p = ptr(pkt);
+                if p < 4 {
+                    return Err(bad(i + 2));
+                }
+                if p <= optlen {
+                    if p + 3 > optlen {
+                        return Err(bad(i + 2));
+                    }
+                    pkt[i + p - 1..i + p + 3].copy_from_slice(&spec_dst.to_be_bytes());
+                    pkt[i + 2] = (p + 4) as u8;
+                    o.rr_needaddr = true;
+                }
+                o.rr = i;
+            }
+            // Timestamp.
+            68 => {
+                if ts_seen {
+                    return Err(bad(i));
+                }
+                if optlen < 4 {
+                    return Err(bad(i + 1));
+                }
+                let p = ptr(pkt);
+                if p < 5 {
+                    return Err(bad(i + 2));
+                }
+                if p <= optlen {
+                    if p + 3 > optlen {
+                        return Err(bad(i + 2));
+                    }
+                    let mut time_at = None;
+                    match pkt[i + 3] & 0x0f {
+                        0 => {
+                            time_at = Some(i + p - 1);
+                            pkt[i + 2] = (p + 4) as u8;
+                        }
+                        1 | 3 => {
+                            if p + 7 > optlen {
+                                return Err(bad(i + 2));
+                            }
+                            let at = i + p - 1;
+                            let prespec = pkt[i + 3] & 0x0f == 3;
+                            let addr = u32::from_be_bytes([
+                                pkt[at],
+                                pkt[at + 1],
+                                pkt[at + 2],
+                                pkt[at + 3],
+                            ]);
+                            // A prespecified address that is not ours
+                            // is skipped (inet_addr_type is unicast).
+                            if !prespec || topo.addr_type(addr, None) != topology::AddrType::Unicast
+                            {
+                                if !prespec {
+                                    pkt[at..at + 4].copy_from_slice(&spec_dst.to_be_bytes());
+                                }
+                                time_at = Some(at + 4);
+                                pkt[i + 2] = (p + 8) as u8;
+                            }
+                        }
+                        _ => {}
+                    }
+                    if let Some(t) = time_at {
+                        pkt[t..t + 4].copy_from_slice(&midtime.to_be_bytes());
+                    }
+                } else {
+                    let overflow = pkt[i + 3] >> 4;
+                    if overflow == 15 {
+                        return Err(bad(i + 3));
+                    }
+                    pkt[i + 3] = (pkt[i + 3] & 0x0f) | ((overflow + 1) << 4);
+                }
+                ts_seen = true;
+            }
+            // Router alert.
+            148 if optlen < 4 => return Err(bad(i + 1)),
+            // CIPSO: cipso_v4_validate finds no DOI configured (so a
+            // second one is never reached).
+            134 => return Err(bad(if optlen < 8 { i + 1 } else { i + 2 })),
+            _ => {}
+        }
+        i += optlen;
+    }
+    Ok(o)
+}
+
+/// `ip_options_fragment`: the options of the fragments after the first,
+/// where each option whose copied bit is clear becomes NOPs.
+fn fragment_options(opts: &mut [u8]) {
+    let mut i = 0;
+    while i < opts.len() {
+        match opts[i] {
+            0 => return,
+            1 => i += 1,
+            kind => {
+                let len = usize::from(opts.get(i + 1).copied().unwrap_or(0));
+                if len < 2 || len > opts.len() - i {
+                    return;
+                }
+                if kind & 0x80 == 0 {
+                    opts[i..i + len].fill(1);
+                }
+                i += len;
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum InputRoute {
     Martian,
     Local { broadcast: bool },
     Forward { dev: IfIndex },
-    Unreachable,
+    Unreachable(NoRoute),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::Rng;
+    use palisade_rules::restore::{restore, RestoreOptions};
+
+    const RULES: &str = "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n\
+        :FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+        -A PREROUTING -p udp -m udp --dport 3 -j TTL --ttl-dec 1\n\
+        COMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+        -A INPUT -p tcp -m tcp --dport 1 -j REJECT --reject-with tcp-reset\n\
+        -A INPUT -p udp -m udp --dport 1 -j REJECT\n\
+        -A FORWARD -p tcp -m tcp --tcp-flags SYN SYN -j REJECT --reject-with tcp-reset\n\
+        -A FORWARD -p 253 -j REJECT --reject-with icmp-proto-unreachable\n\
+        -A FORWARD -p icmp -j REJECT\n\
+        -A OUTPUT -p udp -m udp --dport 2 -j REJECT\nCOMMIT\n";
+
+    /// Random headers, options and payloads through every path (local
+    /// delivery, forwarding, fragmenting, REJECT, local sends): no panic.
+    #[test]
+    fn arbitrary_datagrams_do_not_panic() {
+        let mut topo = Topology::new();
+        topo.add_interface("eth0", Some("198.51.100.1/24")).unwrap();
+        topo.add_interface("eth1", Some("172.17.0.1/16")).unwrap();
+        topo.add_route("unreachable 10.1.0.0/16").unwrap();
+        let mut rs = Ruleset::default();
+        restore(&mut rs, RULES, RestoreOptions::default()).unwrap();
+        let mut e = Engine::new(topo, 1);
+        e.load(&rs).unwrap();
+        let addrs: [u32; 8] = [
+            0xc633_6401,
+            0xc633_6402,
+            0xc633_64ff,
+            0xac11_0002,
+            0xac11_ffff,
+            0x0a01_0203,
+            0x7f00_0001,
+            0xe000_0001,
+        ];
+        let mut rng = Rng::new(7);
+        let mut out = Outputs::default();
+        for n in 0..20_000u64 {
+            let r = rng.next_u64();
+            let hl = 20 + 4 * (r % 11) as usize;
+            let len = hl + ((r >> 8) % 1700) as usize;
+            let mut p: Vec<u8> = (0..len).map(|_| rng.next_u32() as u8).collect();
+            p[0] = 0x40 | (hl / 4) as u8;
+            p[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+            if r & (1 << 20) != 0 {
+                p[6] &= 0x40;
+                p[7] = 0;
+            }
+            p[9] = [1, 6, 17, 253, 2, 47][((r >> 24) % 6) as usize];
+            let src = addrs[((r >> 32) % 8) as usize];
+            let dst = addrs[((r >> 40) % 8) as usize];
+            p[12..16].copy_from_slice(&src.to_be_bytes());
+            p[16..20].copy_from_slice(&dst.to_be_bytes());
+            if r & (1 << 21) != 0 && hl >= 28 {
+                // Valid-looking options: a record route and a timestamp.
+                p[20..24].copy_from_slice(&[7, 7, 4 + 4 * ((r >> 48) % 3) as u8, 0]);
+            }
+            p.fill_checksum();
+            let ingress = match (r >> 56) % 3 {
+                0 => Ingress::Local,
+                i => Ingress::Interface(i as IfIndex),
+            };
+            e.process(
+                Time(3_600_000_000_000 + n * 10_000_000),
+                ingress,
+                p,
+                &mut out,
+            );
+            out.clear();
+        }
+    }
 }

@@ -10,6 +10,9 @@ use crate::wire::checksum;
 use crate::wire::ipv4::{Ipv4Read, Ipv4Write, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 use crate::wire::transport;
 
+/// ICMP_REDIRECT (include/uapi/linux/icmp.h).
+const ICMP_REDIRECT: u8 = 5;
+
 /// Source or destination rewriting (`enum nf_nat_manip_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Manip {
@@ -120,6 +123,12 @@ fn key_in_range(t: &Tuple, m: Manip, r: &Range) -> bool {
     }
 }
 
+/// `in_range`: would `t`, as the source side of a mapping, satisfy the
+/// range (its address, and its port or ICMP id when ports are given)?
+fn src_in_range(t: &Tuple, r: &Range) -> bool {
+    r.addrs.is_none_or(|(lo, hi)| lo <= t.src && t.src <= hi) && key_in_range(t, Manip::Src, r)
+}
+
 /// Chooses the binding for a new connection and records it
 /// (`nf_nat_setup_info`).
 pub fn setup(ct: &mut Conntrack, now: Time, rng: &mut Rng, id: ConnId, range: &Range, m: Manip) {
@@ -137,6 +146,10 @@ pub fn setup(ct: &mut Conntrack, now: Time, rng: &mut Rng, id: ConnId, range: &R
         if let Some(c) = ct.get_mut(id) {
             c.status |= nat_bit(m);
         }
+    }
+    if m == Manip::Src {
+        // Every source binding, null ones too, joins nf_nat_bysource.
+        ct.bysource_add(id);
     }
     if let Some(c) = ct.get_mut(id) {
         c.status |= done_bit(m);
@@ -170,13 +183,18 @@ fn unique_tuple(
     range: &Range,
     m: Manip,
 ) -> Tuple {
-    // 1) A source mapping keeps the tuple when it is in range and free.
+    // 1) A source mapping keeps the tuple when it is in range and free;
+    //    otherwise it reuses the binding of another connection from the
+    //    same source if that one fits (find_appropriate_src).
     if m == Manip::Src && !range.random_all() {
-        let addr_ok = range
-            .addrs
-            .is_none_or(|(lo, hi)| lo <= curr.src && curr.src <= hi);
-        if addr_ok && key_in_range(curr, m, range) && !used(ct, now, curr, id) {
-            return *curr;
+        if src_in_range(curr, range) {
+            if !used(ct, now, curr, id) {
+                return *curr;
+            }
+        } else if let Some(t) = ct.find_source_mapping(now, curr, |t| src_in_range(t, range)) {
+            if !used(ct, now, &t, id) {
+                return t;
+            }
         }
     }
     // 2) The address: the only one, or a hash-chosen one of the range.
@@ -247,10 +265,11 @@ fn unique_key(
             }
         }
     };
-    let mut off: u32 = if let Some(base) = range.base {
-        u32::from(key.wrapping_sub(base))
+    // `u16 off` in the kernel: it wraps at 65536 as it advances.
+    let mut off: u16 = if let Some(base) = range.base {
+        key.wrapping_sub(base)
     } else if range.random_all() || m != Manip::Dst {
-        rng.next_u32() & 0xffff
+        rng.next_u32() as u16
     } else {
         0
     };
@@ -258,7 +277,7 @@ fn unique_key(
     let mut attempts = size.min(128);
     loop {
         for _ in 0..attempts {
-            let k = (min + off % size) as u16;
+            let k = (min + u32::from(off) % size) as u16;
             let (addr, _) = side(t, m);
             set_side(t, m, addr, Some(k));
             if !used(ct, now, t, id) {
@@ -272,7 +291,7 @@ fn unique_key(
             return;
         }
         attempts /= 2;
-        off = rng.next_u32() & 0xffff;
+        off = rng.next_u32() as u16;
     }
 }
 
@@ -377,6 +396,15 @@ pub fn icmp_reply_translation(
     let hl = pkt.header_len();
     if pkt.len() < hl + 8 + 20 || !transport::l4_checksum_ok(pkt) {
         return false;
+    }
+    // nf_nat_icmp_reply_translation: a redirect passes only for a
+    // connection with both bindings set up and neither of them NAT.
+    if pkt[hl] == ICMP_REDIRECT {
+        let done = status::SRC_NAT_DONE | status::DST_NAT_DONE;
+        let nat = status::SRC_NAT | status::DST_NAT;
+        if c.status & done != done || c.status & nat != 0 {
+            return false;
+        }
     }
     let dir = info.dir();
     let mut bit = nat_bit(m);

@@ -59,13 +59,17 @@ impl Peers {
     }
 
     /// `icmpv4_xrlim_allow` with net.ipv4.icmp_ratelimit = 0: always
-    /// allows, but empties the peer's bucket (`inet_peer_xrlim_allow`
-    /// caps the tokens at 6 × 0).
+    /// allows. `inet_peer_xrlim_allow` refills and caps the bucket only
+    /// when a jiffy has passed since the peer's last update, so the cap of
+    /// 6 × 0 empties it then, and leaves it alone within the same jiffy
+    /// (as right after `ip_error` took its token).
     pub fn xrlim(&mut self, dst: u32, now: Time) {
         let j = jiffies(now);
         let p = self.peer(dst, j);
-        p.tokens = 0;
-        p.last = j;
+        if j != p.last {
+            p.last = j;
+            p.tokens = 0;
+        }
     }
 }
 

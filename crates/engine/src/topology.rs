@@ -50,7 +50,56 @@ pub struct Route {
     pub net: u32,
     pub prefix_len: u8,
     pub gateway: Option<u32>,
+    /// The device (`lo` for the types without a next hop).
     pub dev: IfIndex,
+    pub kind: RouteType,
+}
+
+/// A main-table route's type (`RTN_*` of `ip route add TYPE PREFIX`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteType {
+    Unicast,
+    /// `unreachable`: EHOSTUNREACH.
+    Unreachable,
+    /// `prohibit`: EACCES.
+    Prohibit,
+    /// `blackhole`: EINVAL.
+    Blackhole,
+}
+
+/// Why a destination has no way out (`fib_props[type].error`, or no
+/// matching route at all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoRoute {
+    /// No route: ENETUNREACH.
+    Net,
+    /// An `unreachable` route: EHOSTUNREACH.
+    Host,
+    /// A `prohibit` route: EACCES.
+    Prohibit,
+    /// A `blackhole` route, or a destination in 0/8: EINVAL.
+    Invalid,
+}
+
+/// What an output route lookup with no source given decides
+/// (`ip_route_output_key_hash_rcu`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutRoute {
+    /// The device the packet leaves by (`lo` for a local destination).
+    pub dev: IfIndex,
+    /// Delivered here (RTCF_LOCAL), a broadcast, or plain unicast.
+    pub kind: OutKind,
+    /// The source address the route gives (its preferred source, or
+    /// `inet_select_addr`); 0 when there is none.
+    pub src: u32,
+    pub next_hop: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutKind {
+    Local,
+    Broadcast,
+    Unicast,
 }
 
 /// The kind of a destination, as the FIB types it (`RTN_*`).
@@ -69,8 +118,8 @@ pub enum RouteDecision {
     Local { broadcast: bool },
     /// Sent out of `dev` to `next_hop` (the gateway or the destination).
     Forward { dev: IfIndex, next_hop: u32 },
-    /// No route (ENETUNREACH).
-    Unreachable,
+    /// No way there (no route, or a route of an error type).
+    Unreachable(NoRoute),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,9 +154,17 @@ pub fn is_multicast(a: u32) -> bool {
 pub fn is_loopback(a: u32) -> bool {
     a >> 24 == 127
 }
+/// `ipv4_is_zeronet`: 0.0.0.0 alone since Linux 5.3 (the rest of 0/8 is
+/// unicast).
 pub fn is_zeronet(a: u32) -> bool {
-    a >> 24 == 0
+    a == 0
 }
+/// `ipv4_is_local_multicast`: 224.0.0.0/24.
+pub fn is_local_multicast(a: u32) -> bool {
+    a >> 8 == 0x00e0_0000
+}
+/// IGMP_ALL_HOSTS, which every interface joins (`ip_mc_up`).
+pub const ALL_HOSTS: u32 = 0xe000_0001;
 pub const LIMITED_BROADCAST: u32 = u32::MAX;
 
 /// Parses `A.B.C.D/LEN` (or a bare address, /32).
@@ -174,16 +231,30 @@ impl Topology {
                     prefix_len: a.prefix_len,
                     gateway: None,
                     dev: idx,
+                    kind: RouteType::Unicast,
                 });
             }
         }
         Ok(idx)
     }
 
-    /// `ip route replace SPEC`: `PREFIX|default [via GW] dev IFACE`.
+    /// `ip route replace SPEC`: `[TYPE] PREFIX|default [via GW] [dev
+    /// IFACE]`, TYPE one of `unicast`, `unreachable`, `prohibit` and
+    /// `blackhole` (those three take no gateway or device).
     pub fn add_route(&mut self, spec: &str) -> Result<(), TopologyError> {
         let bad = |why: &str| TopologyError(format!("route \"{spec}\": {why}"));
-        let mut words = spec.split_whitespace();
+        let mut words = spec.split_whitespace().peekable();
+        let kind = match words.peek().copied() {
+            Some("unicast") => Some(RouteType::Unicast),
+            Some("unreachable") => Some(RouteType::Unreachable),
+            Some("prohibit") => Some(RouteType::Prohibit),
+            Some("blackhole") => Some(RouteType::Blackhole),
+            _ => None,
+        };
+        if kind.is_some() {
+            words.next();
+        }
+        let kind = kind.unwrap_or(RouteType::Unicast);
         let dest = words.next().ok_or_else(|| bad("empty"))?;
         let (net, prefix_len) = if dest == "default" {
             (0, 0)
@@ -199,10 +270,23 @@ impl Topology {
                 _ => return Err(bad("unknown keyword")),
             }
         }
+        if kind != RouteType::Unicast {
+            if gateway.is_some() || dev.is_some() {
+                return Err(bad("a route of this type has no next hop"));
+            }
+            self.replace_route(Route {
+                net: net & prefix_mask(prefix_len),
+                prefix_len,
+                gateway: None,
+                dev: LOOPBACK,
+                kind,
+            });
+            return Ok(());
+        }
         let dev = match (dev, gateway) {
             (Some(d), _) => d,
             (None, Some(gw)) => match self.lookup_main(gw) {
-                Some(r) if r.gateway.is_none() => r.dev,
+                Some(r) if r.gateway.is_none() && r.kind == RouteType::Unicast => r.dev,
                 _ => return Err(bad("gateway unreachable")),
             },
             (None, None) => return Err(bad("no device")),
@@ -211,7 +295,7 @@ impl Topology {
             // Linux refuses a gateway not on a connected network of dev
             // (fib_check_nh: "Nexthop has invalid gateway").
             match self.lookup_main(gw) {
-                Some(r) if r.gateway.is_none() && r.dev == dev => {}
+                Some(r) if r.gateway.is_none() && r.dev == dev && r.kind == RouteType::Unicast => {}
                 _ => return Err(bad("nexthop has invalid gateway")),
             }
         }
@@ -220,6 +304,7 @@ impl Topology {
             prefix_len,
             gateway,
             dev,
+            kind: RouteType::Unicast,
         });
         Ok(())
     }
@@ -309,13 +394,87 @@ impl Topology {
             Some((AddrType::Broadcast, _)) => return RouteDecision::Local { broadcast: true },
             _ => {}
         }
-        match self.lookup_main(dst) {
-            Some(r) => RouteDecision::Forward {
+        match self.main_route(dst) {
+            Ok(r) => RouteDecision::Forward {
                 dev: r.dev,
                 next_hop: r.gateway.unwrap_or(dst),
             },
-            None => RouteDecision::Unreachable,
+            Err(e) => RouteDecision::Unreachable(e),
         }
+    }
+
+    /// The main table's unicast route for `dst`, or why there is none
+    /// (`fib_lookup`'s error for the error route types).
+    fn main_route(&self, dst: u32) -> Result<&Route, NoRoute> {
+        match self.lookup_main(dst) {
+            None => Err(NoRoute::Net),
+            Some(r) => match r.kind {
+                RouteType::Unicast => Ok(r),
+                RouteType::Unreachable => Err(NoRoute::Host),
+                RouteType::Prohibit => Err(NoRoute::Prohibit),
+                RouteType::Blackhole => Err(NoRoute::Invalid),
+            },
+        }
+    }
+
+    /// `ip_route_output_key` for a datagram this host sends to `dst`,
+    /// with no source or device given.
+    pub fn output_route(&self, dst: u32) -> Result<OutRoute, NoRoute> {
+        if dst == 0 {
+            // A zero destination is this host (ip_route_output_key_hash_rcu
+            // sends it to loopback).
+            return Ok(OutRoute {
+                dev: LOOPBACK,
+                kind: OutKind::Local,
+                src: 0x7f00_0001,
+                next_hop: dst,
+            });
+        }
+        if dst != LIMITED_BROADCAST {
+            match self.local_table(dst) {
+                // The local route's preferred source is the address itself,
+                // or 127.0.0.1 for the rest of 127/8; the packet goes
+                // through loopback.
+                Some((AddrType::Local, owner)) => {
+                    let src = match self.interface(owner).addr {
+                        Some(a) if owner == LOOPBACK && dst != a.local => a.local,
+                        _ => dst,
+                    };
+                    return Ok(OutRoute {
+                        dev: LOOPBACK,
+                        kind: OutKind::Local,
+                        src,
+                        next_hop: dst,
+                    });
+                }
+                // A subnet broadcast leaves by its interface, from that
+                // interface's address (the broadcast route's prefsrc).
+                Some((AddrType::Broadcast, owner)) => {
+                    return Ok(OutRoute {
+                        dev: owner,
+                        kind: OutKind::Broadcast,
+                        src: self.interface(owner).addr.map_or(0, |a| a.local),
+                        next_hop: dst,
+                    });
+                }
+                _ => {}
+            }
+        }
+        let r = self.main_route(dst)?;
+        let next_hop = r.gateway.unwrap_or(dst);
+        // __mkroute_output: 255.255.255.255 is a broadcast on whatever
+        // device the main table gives.
+        let kind = if dst == LIMITED_BROADCAST {
+            OutKind::Broadcast
+        } else {
+            OutKind::Unicast
+        };
+        Ok(OutRoute {
+            dev: r.dev,
+            kind,
+            src: self.select_source(r.dev, next_hop).unwrap_or(0),
+            next_hop,
+        })
     }
 
     /// `inet_select_addr(dev, dst, RT_SCOPE_UNIVERSE)`: the source address
@@ -384,9 +543,42 @@ mod tests {
         assert_eq!(t.addr_type(ip("172.17.0.1"), None), AddrType::Local);
         assert_eq!(t.addr_type(ip("172.17.0.1"), Some(eth0)), AddrType::Unicast);
         assert_eq!(t.addr_type(ip("198.51.100.0"), None), AddrType::Unicast);
-        assert_eq!(t.addr_type(ip("0.1.2.3"), None), AddrType::Broadcast);
+        assert_eq!(t.addr_type(ip("0.0.0.0"), None), AddrType::Broadcast);
+        assert_eq!(t.addr_type(ip("0.1.2.3"), None), AddrType::Unicast);
         assert_eq!(t.addr_type(ip("224.0.0.1"), None), AddrType::Multicast);
         assert!(t.add_route("10.0.0.0/8 via 9.9.9.9 dev eth0").is_err());
         assert!(t.add_route("10.0.0.0/8 dev nosuch").is_err());
+        assert!(t.add_route("prohibit 10.0.0.0/8 dev eth0").is_err());
+        t.add_route("unreachable 10.1.0.0/16").unwrap();
+        t.add_route("prohibit 10.2.0.0/16").unwrap();
+        t.add_route("blackhole 10.3.0.0/16").unwrap();
+        assert_eq!(
+            t.route(ip("10.1.2.3")),
+            RouteDecision::Unreachable(NoRoute::Host)
+        );
+        assert_eq!(t.output_route(ip("10.2.2.3")), Err(NoRoute::Prohibit));
+        assert_eq!(t.output_route(ip("10.3.2.3")), Err(NoRoute::Invalid));
+        let local = t.output_route(ip("172.17.0.1")).unwrap();
+        assert_eq!(
+            (local.dev, local.kind, local.src),
+            (LOOPBACK, OutKind::Local, ip("172.17.0.1"))
+        );
+        let lo = t.output_route(ip("127.1.2.3")).unwrap();
+        assert_eq!(lo.src, ip("127.0.0.1"));
+        let bcast = t.output_route(ip("172.17.255.255")).unwrap();
+        assert_eq!(
+            (bcast.dev, bcast.kind, bcast.src),
+            (d0, OutKind::Broadcast, ip("172.17.0.1"))
+        );
+        let gw = t.output_route(ip("8.8.8.8")).unwrap();
+        assert_eq!(
+            (gw.dev, gw.kind, gw.src, gw.next_hop),
+            (
+                eth0,
+                OutKind::Unicast,
+                ip("198.51.100.1"),
+                ip("198.51.100.254")
+            )
+        );
     }
 }

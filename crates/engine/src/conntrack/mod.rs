@@ -68,6 +68,27 @@ pub enum CtRef {
     Conn(ConnId, CtInfo),
 }
 
+impl CtRef {
+    /// `nf_conntrack_attach` (nf_conntrack_core.c), through `nf_ct_attach`
+    /// from icmp_glue_bits and nf_send_reset: an ICMP error or reset built
+    /// in answer to a packet carries that packet's connection, RELATED in
+    /// the other direction, even while it is unconfirmed. An untracked
+    /// packet passes on no connection, so its answer is tracked afresh.
+    pub fn attached_to_answer(self) -> CtRef {
+        match self {
+            CtRef::Conn(id, info) => CtRef::Conn(
+                id,
+                if info.dir() == Dir::Original {
+                    CtInfo::RelatedReply
+                } else {
+                    CtInfo::Related
+                },
+            ),
+            CtRef::Untracked | CtRef::None => CtRef::None,
+        }
+    }
+}
+
 /// Per-protocol tracking data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProtoTrack {
@@ -92,6 +113,11 @@ pub struct Conn {
     pub proto: ProtoTrack,
     /// Order of creation, for a stable listing.
     serial: u64,
+    /// Neighbours in the NAT by-source list of its original source
+    /// (`nat_bysource`); `in_bysource` once it was added.
+    src_prev: Option<ConnId>,
+    src_next: Option<ConnId>,
+    in_bysource: bool,
 }
 
 impl Conn {
@@ -197,10 +223,33 @@ pub struct Conntrack {
     slab: Vec<Option<Conn>>,
     free: Vec<u32>,
     by_tuple: HashMap<Tuple, (ConnId, Dir), SipBuild>,
+    /// NAT's `nf_nat_bysource`: for each original source (address, port
+    /// or ICMP id, protocol), the newest connection given a source
+    /// binding; older ones follow through `src_next`.
+    by_source: HashMap<SourceKey, ConnId, SipBuild>,
     next_serial: u64,
     /// Killed connections still referenced by the packet in flight.
     dying: Vec<ConnId>,
     pub settings: CtSettings,
+}
+
+/// What `hash_by_src`/`same_src` compare: the original tuple's source
+/// and protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct SourceKey {
+    src: u32,
+    key: u16,
+    proto: u8,
+}
+
+impl SourceKey {
+    fn of(t: &Tuple) -> SourceKey {
+        SourceKey {
+            src: t.src,
+            key: t.a,
+            proto: t.proto,
+        }
+    }
 }
 
 /// ICMP types that are errors quoting another packet (icmp_error).
@@ -219,6 +268,7 @@ impl Conntrack {
             slab: Vec::new(),
             free: Vec::new(),
             by_tuple: HashMap::with_hasher(SipBuild::new(seed)),
+            by_source: HashMap::with_hasher(SipBuild::new(seed ^ 0x6e61_745f_7372_6321)),
             next_serial: 0,
             dying: Vec::new(),
             settings: CtSettings::default(),
@@ -259,6 +309,7 @@ impl Conntrack {
 
     /// Removes a connection (confirmed or not).
     pub fn remove(&mut self, id: ConnId) {
+        self.bysource_unlink(id);
         let Some(conn) = self.slab.get_mut(id.0 as usize).and_then(Option::take) else {
             return;
         };
@@ -405,6 +456,11 @@ impl Conntrack {
     /// Frees killed connections (between packets).
     pub fn reap_dying(&mut self) {
         while let Some(id) = self.dying.pop() {
+            if self.get(id).is_some_and(|c| c.has(status::DYING)) {
+                // Destroyed: out of NAT's by-source list too
+                // (nf_nat_cleanup_conntrack).
+                self.bysource_unlink(id);
+            }
             if let Some(slot) = self.slab.get_mut(id.0 as usize) {
                 if slot.as_ref().is_some_and(|c| c.has(status::DYING)) {
                     *slot = None;
@@ -446,6 +502,9 @@ impl Conntrack {
             expires: now,
             proto,
             serial,
+            src_prev: None,
+            src_next: None,
+            in_bysource: false,
         }))
     }
 
@@ -584,6 +643,89 @@ impl Conntrack {
         }
     }
 
+    /// Adds a connection to NAT's by-source list once its source binding
+    /// is chosen (nf_nat_setup_info, `hlist_add_head_rcu` on
+    /// `nf_nat_bysource`): newest first.
+    pub fn bysource_add(&mut self, id: ConnId) {
+        let Some(c) = self.get(id) else { return };
+        if c.in_bysource {
+            return;
+        }
+        let key = SourceKey::of(&c.tuples[0]);
+        let old = self.by_source.insert(key, id);
+        if let Some(o) = old.and_then(|o| self.get_mut(o)) {
+            o.src_prev = Some(id);
+        }
+        if let Some(c) = self.get_mut(id) {
+            c.in_bysource = true;
+            c.src_prev = None;
+            c.src_next = old;
+        }
+    }
+
+    /// Takes a connection out of the by-source list
+    /// (nf_nat_cleanup_conntrack, when it is destroyed).
+    fn bysource_unlink(&mut self, id: ConnId) {
+        let Some(c) = self.get_mut(id) else { return };
+        if !c.in_bysource {
+            return;
+        }
+        let (prev, next, key) = (c.src_prev, c.src_next, SourceKey::of(&c.tuples[0]));
+        c.in_bysource = false;
+        c.src_prev = None;
+        c.src_next = None;
+        match prev {
+            Some(p) => {
+                if let Some(pc) = self.get_mut(p) {
+                    pc.src_next = next;
+                }
+            }
+            None => {
+                match next {
+                    Some(n) => self.by_source.insert(key, n),
+                    None => self.by_source.remove(&key),
+                };
+            }
+        }
+        if let Some(nc) = next.and_then(|n| self.get_mut(n)) {
+            nc.src_prev = prev;
+        }
+    }
+
+    /// `find_appropriate_src`: the source binding of a live connection
+    /// from the same source as `t` (same protocol, address and port or
+    /// ICMP id), newest first, applied to `t` (its destination kept), for
+    /// the first one `fits` accepts (`in_range`).
+    pub fn find_source_mapping(
+        &self,
+        now: Time,
+        t: &Tuple,
+        mut fits: impl FnMut(&Tuple) -> bool,
+    ) -> Option<Tuple> {
+        let mut cur = self.by_source.get(&SourceKey::of(t)).copied();
+        while let Some(id) = cur {
+            let c = self.get(id)?;
+            cur = c.src_next;
+            // An expired entry waits for garbage collection in Linux, at a
+            // time of its own; here it is gone.
+            if c.expires <= now {
+                continue;
+            }
+            let Some(mapped) = c.tuples[1].invert() else {
+                continue;
+            };
+            let result = Tuple {
+                src: mapped.src,
+                a: mapped.a,
+                ..*t
+            };
+            if fits(&result) {
+                return Some(result);
+            }
+        }
+        None
+    }
+
     /// Whether a tuple is used by a live connection other than `except`
     /// (`nf_conntrack_tuple_taken`, which looks at the reply direction of
     /// other connections' original tuples).
@@ -685,4 +827,68 @@ fn format_extended(out: &mut String, c: &Conn, now: Time) {
         out.push_str("[ASSURED] ");
     }
     let _ = writeln!(out, "mark={} use=1", c.mark);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A UDP datagram src:sport > dst:dport with no checksum.
+    fn udp(src: u32, sport: u16, dst: u32, dport: u16) -> Vec<u8> {
+        let mut p = vec![0u8; 28];
+        p[0] = 0x45;
+        p[2..4].copy_from_slice(&28u16.to_be_bytes());
+        p[8] = 64;
+        p[9] = PROTO_UDP;
+        p[12..16].copy_from_slice(&src.to_be_bytes());
+        p[16..20].copy_from_slice(&dst.to_be_bytes());
+        p[20..22].copy_from_slice(&sport.to_be_bytes());
+        p[22..24].copy_from_slice(&dport.to_be_bytes());
+        p[24..26].copy_from_slice(&8u16.to_be_bytes());
+        p
+    }
+
+    fn conn(ct: &mut Conntrack, now: Time, dst: u32) -> ConnId {
+        let pkt = udp(0x0a00_0002, 5000, dst, 53);
+        let s = Summary::read(&pkt);
+        match ct.track(now, &s, &pkt[20..], false, || true) {
+            TrackResult::Tracked(CtRef::Conn(id, CtInfo::New)) => id,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bysource_is_newest_first_and_unlinks_anywhere() {
+        let now = Time::from_secs(100);
+        let mut ct = Conntrack::new(1);
+        let ids: Vec<ConnId> = (0..4)
+            .map(|k| conn(&mut ct, now, 0xcb00_7100 + k))
+            .collect();
+        for &id in &ids {
+            assert!(ct.confirm(now, id));
+            ct.bysource_add(id);
+            ct.bysource_add(id);
+        }
+        let probe = ct.get(ids[0]).unwrap().tuples[0];
+        let order = |ct: &Conntrack| {
+            let mut seen = Vec::new();
+            ct.find_source_mapping(now, &probe, |t| {
+                seen.push(t.src);
+                false
+            });
+            seen.len()
+        };
+        assert_eq!(order(&ct), 4);
+        // The newest fits first; its mapping keeps the probe's destination.
+        let first = ct.find_source_mapping(now, &probe, |_| true).unwrap();
+        assert_eq!(first.dst, probe.dst);
+        ct.remove(ids[2]);
+        assert_eq!(order(&ct), 3);
+        ct.remove(ids[3]);
+        ct.remove(ids[0]);
+        assert_eq!(order(&ct), 1);
+        ct.remove(ids[1]);
+        assert_eq!(order(&ct), 0);
+        assert!(ct.by_source.is_empty());
+    }
 }

@@ -9,23 +9,22 @@ use super::{downcast, HookCtx, PacketTarget, Verdict};
 use crate::env::{Generated, GeneratedKind};
 use crate::meta::PacketMeta;
 use crate::reply;
-use crate::wire::checksum;
-use crate::wire::ipv4::{Ipv4Read, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
-use crate::wire::transport;
+use crate::wire::ipv4::{Ipv4Read, PROTO_UDP};
 
 #[derive(Debug)]
 struct RejectTarget(RejectWith);
 
-/// `nf_send_unreach`'s checksum test: protocols with a one's-complement
-/// checksum over their whole payload must have a good one (a UDP datagram
-/// without checksum passes; AH, ESP, SCTP, UDP-Lite, DCCP and GRE are not
-/// checked: `nf_reject_verify_csum`).
+/// `nf_send_unreach`'s checksum test: `nf_reject_verify_csum` skips AH,
+/// ESP, SCTP, UDP-Lite and GRE (and, in 6.18, no longer lists DCCP) and
+/// a UDP datagram without checksum; for the others `nf_ip_checksum` must
+/// come out right (summed with the IP header: an L4 sum of 0 passes as
+/// well as 0xffff for protocols without a pseudo-header).
 fn unreach_checksum_ok(pkt: &[u8]) -> bool {
     let hl = pkt.header_len();
     match pkt.protocol() {
-        PROTO_TCP | PROTO_UDP | PROTO_ICMP => transport::l4_checksum_ok(pkt),
-        47 | 50 | 51 | 132 | 136 | 33 => true,
-        _ => checksum::of(&pkt[hl..]) == 0,
+        PROTO_UDP if pkt.get(hl + 6..hl + 8) == Some(&[0, 0]) => true,
+        47 | 50 | 51 | 132 | 136 => true,
+        _ => reply::nf_ip_checksum_ok(pkt),
     }
 }
 
@@ -41,12 +40,12 @@ impl PacketTarget for RejectTarget {
             RejectWith::IcmpAdminProhibited => 13,
             RejectWith::TcpReset => {
                 if let Some(data) = reply::reject_reset(cx.env, cx.pkt, cx.meta) {
-                    // nf_send_reset: nf_ct_attach, RELATED to the packet's
-                    // connection, in the other direction.
+                    // nf_send_reset: nf_ct_attach, the reset is RELATED to
+                    // the packet's connection, in the other direction.
                     cx.env.generated.push(Generated {
                         data,
                         meta: PacketMeta {
-                            ct: reply::ct_attach(cx.meta.ct),
+                            ct: cx.meta.ct.attached_to_answer(),
                             local_origin: true,
                             ..PacketMeta::default()
                         },
@@ -60,12 +59,12 @@ impl PacketTarget for RejectTarget {
             if let Some(data) =
                 reply::icmp_error(cx.now, cx.topo, cx.env, cx.pkt, cx.meta, 3, code, 0)
             {
-                // icmp_glue_bits: an error carries the offending packet's
-                // connection (nf_ct_attach).
+                // nf_send_unreach -> icmp_send: icmp_glue_bits attaches
+                // the packet's connection (nf_ct_attach).
                 cx.env.generated.push(Generated {
                     data,
                     meta: PacketMeta {
-                        ct: reply::ct_attach(cx.meta.ct),
+                        ct: cx.meta.ct.attached_to_answer(),
                         local_origin: true,
                         ..PacketMeta::default()
                     },

@@ -84,8 +84,9 @@ impl Summary {
     }
 
     /// Reads the datagram quoted in an ICMP error: a header whose total
-    /// length may exceed what is quoted, and at least the first 8
-    /// transport bytes (the ports), as `nf_ct_get_tuplepr` needs them.
+    /// length may exceed what is quoted, and the transport bytes
+    /// `nf_ct_get_tuplepr` needs: the 4 port bytes of TCP and UDP
+    /// (nf_ct_get_tuple_ports), the 8-byte header of ICMP.
     pub fn read_quoted(inner: &[u8]) -> Option<Summary> {
         if inner.len() < 20 || inner[0] >> 4 != 4 {
             return None;
@@ -101,8 +102,9 @@ impl Summary {
             L4::Other
         } else {
             match protocol {
-                PROTO_TCP | PROTO_UDP | PROTO_ICMP if l4.len() < 8 => return None,
-                PROTO_TCP => {
+                PROTO_TCP | PROTO_UDP if l4.len() < 4 => return None,
+                PROTO_ICMP if l4.len() < 8 => return None,
+                PROTO_TCP | PROTO_UDP => {
                     let mut h = [0u8; 20];
                     let n = l4.len().min(20);
                     h[..n].copy_from_slice(&l4[..n]);
