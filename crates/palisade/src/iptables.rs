@@ -10,7 +10,7 @@ use palisade_rules::error::Error;
 use palisade_rules::ops;
 use palisade_rules::restore::{restore_counting, RestoreOptions};
 use palisade_rules::save::{save, IPTABLES_VERSION};
-use palisade_rules::TableId;
+use palisade_rules::{Ruleset, TableId};
 
 use crate::state::{load_unlocked, StateError, StateFile, Wait};
 
@@ -80,7 +80,12 @@ fn wait_of(w: Option<i32>) -> Wait {
 
 fn run_iptables(args: &[String], state: Option<&Path>) -> u8 {
     let prog = "iptables";
-    let inv = match argv::parse(args, "filter", false) {
+    let mut warnings = Vec::new();
+    let parsed = argv::parse_with_warnings(args, "filter", false, &mut warnings);
+    for w in &warnings {
+        eprintln!("{w}");
+    }
+    let inv = match parsed {
         Ok(inv) => inv,
         Err(e) => return report(prog, &e),
     };
@@ -109,6 +114,12 @@ fn run_iptables(args: &[String], state: Option<&Path>) -> u8 {
     match ops::execute(&mut rs, &inv) {
         Ok(outcome) => {
             print!("{}", outcome.output);
+            if outcome.changed && inv.command == argv::cmd::RENAME_CHAIN {
+                let renamed = inv.new_name.as_deref().unwrap_or("");
+                if let Some(code) = refuse_unstorable(prog, &rs, Some(renamed)) {
+                    return code;
+                }
+            }
             if outcome.changed {
                 if let Err(e) = file.store(&rs) {
                     return state_error(prog, e);
@@ -118,6 +129,34 @@ fn run_iptables(args: &[String], state: Option<&Path>) -> u8 {
         }
         Err(e) => report(prog, &e),
     }
+}
+
+/// A chain name the state file cannot hold, and why. The state file is
+/// iptables-save text read back by iptables-restore, whose `:CHAIN` lines
+/// refuse names that `-E` gives chains in the kernel (`-E a ACCEPT`, a
+/// name with a space, 29 characters or more), so such a name is refused
+/// rather than written into a file that would not load again.
+fn unstorable_name(name: &str) -> Option<String> {
+    if name.is_empty() {
+        // xtables-restore.c: an empty `:` line.
+        return Some("chain name invalid".to_string());
+    }
+    argv::check_chain_name(name).err().map(|e| e.to_string())
+}
+
+/// Refuses (exit 1, nothing stored) a ruleset with a chain whose name the
+/// state file cannot hold; `renamed` is the only name to look at, when
+/// only one can have changed.
+fn refuse_unstorable(prog: &str, rs: &Ruleset, renamed: Option<&str>) -> Option<u8> {
+    let (name, why) = match renamed {
+        Some(n) => (n, unstorable_name(n)?),
+        None => rs
+            .tables()
+            .flat_map(|t| t.user.keys())
+            .find_map(|n| Some((n.as_str(), unstorable_name(n)?)))?,
+    };
+    eprintln!("{prog}: palisade cannot keep chain `{name}' in its state file: {why}");
+    Some(1)
 }
 
 /// `ctime(3)` text of now, in UTC (palisade has no time zone database).
@@ -335,6 +374,9 @@ fn run_restore(args: &[String], state: Option<&Path>) -> u8 {
     };
     // Tables committed before a failure stay committed, as with Linux.
     if committed > 0 {
+        if let Some(code) = refuse_unstorable(prog, &rs, None) {
+            return code;
+        }
         if let Err(e) = file.store(&rs) {
             return state_error(prog, e);
         }

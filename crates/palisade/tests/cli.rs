@@ -300,3 +300,119 @@ fn program_name_selects_the_program() {
         .expect("run");
     assert!(text(&o.stdout).contains("-A INPUT -p tcp\n"));
 }
+
+#[test]
+fn rename_to_names_the_state_file_cannot_hold_is_refused() {
+    // iptables-nft 1.8.9 renames a chain to any name (`-E a ACCEPT`), but
+    // iptables-restore refuses such names on `:CHAIN` lines, and palisade's
+    // state file is read back by it: such a rename changes nothing.
+    let dir = tempdir("rename");
+    let state = dir.join("s.rules");
+    let ok = run(&state, &["iptables", "-N", "a"], "");
+    assert!(ok.status.success());
+    let long = "y".repeat(28);
+    let ok = run(&state, &["iptables", "-E", "a", &long], "");
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    for (name, why) in [
+        ("ACCEPT", "chain name may not clash with target name"),
+        ("MARK", "chain name may not clash with target name"),
+        ("a b", "Invalid chain name `a b'"),
+        ("", "chain name invalid"),
+    ] {
+        let r = run(&state, &["iptables", "-E", &long, name], "");
+        assert_eq!(r.status.code(), Some(1), "{name}");
+        assert_eq!(
+            text(&r.stderr),
+            format!("iptables: palisade cannot keep chain `{name}' in its state file: {why}\n")
+        );
+    }
+    let r = run(&state, &["iptables", "-E", &long, &"z".repeat(29)], "");
+    assert_eq!(r.status.code(), Some(1));
+    assert!(text(&r.stderr).ends_with("too long (must be under 29 chars)\n"));
+    let s = run(&state, &["iptables", "-S"], "");
+    assert!(s.status.success(), "{}", text(&s.stderr));
+    assert_eq!(
+        text(&s.stdout),
+        format!("-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n-N {long}\n")
+    );
+    // The same through iptables-restore.
+    let r = run(
+        &state,
+        &["iptables-restore", "--noflush"],
+        &format!("*filter\n-E {long} ACCEPT\nCOMMIT\n"),
+    );
+    assert_eq!(r.status.code(), Some(1));
+    let s = run(&state, &["iptables", "-S"], "");
+    assert!(text(&s.stdout).ends_with(&format!("-N {long}\n")));
+}
+
+#[test]
+fn warnings_go_to_stderr_before_errors_as_iptables_prints_them() {
+    // Texts and order from iptables 1.8.9 (libxtables xtables_parse_interface,
+    // libxt_iprange.c, libxt_NFLOG.c, xshared.c parse_wait_interval).
+    let dir = tempdir("warnings");
+    let state = dir.join("s.rules");
+    let weird = |n: &str| {
+        format!("Warning: weird character in interface `{n}' ('/' and ' ' are not allowed by the kernel).\n")
+    };
+    let r = run(
+        &state,
+        &[
+            "iptables",
+            "-A",
+            "INPUT",
+            "-i",
+            "a/b",
+            "-j",
+            "NFLOG",
+            "--nflog-range",
+            "5",
+            "-m",
+            "iprange",
+            "--src-range",
+            "2.2.2.2-1.1.1.1",
+        ],
+        "",
+    );
+    assert!(r.status.success());
+    assert_eq!(
+        text(&r.stderr),
+        format!(
+            "{}xt_iprange: range 2.2.2.2-1.1.1.1 is reversed and will never match\n\
+             warn: --nflog-range has never worked and is no longer supported, please use --nflog-size instead\n",
+            weird("a/b")
+        )
+    );
+    let s = run(&state, &["iptables", "-S", "INPUT"], "");
+    assert_eq!(
+        text(&s.stdout),
+        "-P INPUT ACCEPT\n-A INPUT -i a/b -m iprange --src-range 2.2.2.2-1.1.1.1 -j NFLOG\n"
+    );
+    // Warnings printed before a refusal, which then changes nothing.
+    let r = run(
+        &state,
+        &["iptables", "-A", "INPUT", "-i", "a b", "-o", "x/"],
+        "",
+    );
+    assert_eq!(r.status.code(), Some(2));
+    assert_eq!(
+        text(&r.stderr),
+        format!(
+            "{}{}iptables v1.8.9 (nf_tables): Can't use -o with INPUT\n\n\
+             Try `iptables -h' or 'iptables --help' for more information.\n",
+            weird("a b"),
+            weird("x/")
+        )
+    );
+    let r = run(
+        &state,
+        &["iptables", "-w", "1", "-W", "10", "-S", "FORWARD"],
+        "",
+    );
+    assert!(r.status.success());
+    assert_eq!(
+        text(&r.stderr),
+        "Ignoring deprecated --wait-interval option.\n"
+    );
+    assert_eq!(text(&r.stdout), "-P FORWARD ACCEPT\n");
+}

@@ -184,13 +184,19 @@ fn parse_host(text: &str, mask: u32, out: &mut Vec<Ipv4Net>) -> Result<()> {
 pub fn parse_multiple(spec: &str) -> Result<Vec<Ipv4Net>> {
     let mut out = Vec::new();
     for item in spec.split(',') {
+        // Blanks before an item are skipped; the item goes into a 256-byte
+        // buffer.
+        let item = item.trim_start_matches(crate::num::C_SPACE);
+        if item.len() > 255 {
+            return Err(Error::param("Hostname too long"));
+        }
         let (host, mask) = match item.rfind('/') {
             Some(slash) => (&item[..slash], Some(&item[slash + 1..])),
             None => (item, None),
         };
         let mask = parse_mask(mask)?;
-        // "any" address for a zero mask, as iptables does.
-        if mask == 0 && host.is_empty() {
+        // A zero mask makes the address "any", whatever name was given.
+        if mask == 0 {
             out.push(Ipv4Net::new(0, mask));
         } else {
             parse_host(host, mask, &mut out)?;
@@ -217,6 +223,18 @@ mod tests {
         assert!(parse_multiple("1.2.3.4/33").is_err());
         assert!(parse_multiple("1.2.3.256").is_err());
         assert!(parse_multiple("no-such-host.invalid").is_err());
+        // xtables_ipparse_multiple: blanks before an item are skipped, a
+        // zero mask ignores the name, an item is at most 255 bytes.
+        assert_eq!(
+            parse_multiple("1.2.3.4,  foo.invalid").unwrap_err(),
+            Error::param("host/network `foo.invalid' not found")
+        );
+        assert_eq!(parse_multiple("foo bar.invalid/0").unwrap(), [Ipv4Net::ANY]);
+        assert_eq!(
+            parse_multiple(&"a".repeat(256)).unwrap_err(),
+            Error::param("Hostname too long")
+        );
+        assert!(parse_multiple(&"a".repeat(255)).is_err());
     }
 
     #[test]

@@ -456,7 +456,7 @@ pub fn check_chain_name(name: &str) -> Result<()> {
     if ext::is_target_name(name) {
         return Err(Error::param("chain name may not clash with target name"));
     }
-    if name.chars().any(|c| c.is_ascii_whitespace()) {
+    if name.chars().any(crate::num::is_c_space) {
         return Err(Error::param(format!("Invalid chain name `{name}'")));
     }
     Ok(())
@@ -473,19 +473,29 @@ fn check_target_name(name: &str) -> Result<()> {
             MAX_NAME_LEN - 1
         )));
     }
-    if name.chars().any(|c| c.is_ascii_whitespace()) {
+    if name.chars().any(crate::num::is_c_space) {
         return Err(Error::param(format!("Invalid target name `{name}'")));
     }
     Ok(())
 }
 
-/// libxtables `xtables_parse_interface`.
-pub(crate) fn parse_interface(name: &str, invert: bool) -> Result<IfaceMatch> {
+/// libxtables `xtables_parse_interface`: the length check, then a
+/// warning (not a refusal) for a `/` or space in the name.
+pub(crate) fn parse_interface(
+    name: &str,
+    invert: bool,
+    warnings: &mut Vec<String>,
+) -> Result<IfaceMatch> {
     if name.len() >= IFNAMSIZ {
         return Err(Error::param(format!(
             "interface name `{name}' must be shorter than IFNAMSIZ ({})",
             IFNAMSIZ - 1
         )));
+    }
+    if name.contains(['/', ' ']) {
+        warnings.push(format!(
+            "Warning: weird character in interface `{name}' ('/' and ' ' are not allowed by the kernel)."
+        ));
     }
     Ok(IfaceMatch {
         name: name.to_string(),
@@ -554,6 +564,41 @@ fn scan_u64(word: &str) -> Option<u64> {
     Some(t[..end].parse::<u64>().unwrap_or(u64::MAX))
 }
 
+/// xshared.c `parse_wait_interval`: `-W` takes microseconds, checks them
+/// and is otherwise ignored, with a warning.
+fn parse_wait_interval(word: Option<&str>, warnings: &mut Vec<String>) -> Result<()> {
+    let word = word.ok_or_else(|| Error::param("wait interval value required"))?;
+    // sscanf("%u"): strtoul's value cut to 32 bits (`-5` is 4294967291).
+    let usec = scan_ulong(word).ok_or_else(|| Error::param("wait interval not numeric"))? as u32;
+    if usec > 999_999 {
+        return Err(Error::param(format!(
+            "too long usec wait {usec} > 999999 usec"
+        )));
+    }
+    warnings.push("Ignoring deprecated --wait-interval option.".into());
+    Ok(())
+}
+
+/// `strtoul(word, &end, 10)` as `sscanf("%u")` reads it: blanks, a sign,
+/// then at least one digit (the rest of the word is ignored); a negative
+/// number wraps, an overflow gives `ULONG_MAX`.
+fn scan_ulong(word: &str) -> Option<u64> {
+    let t = word.trim_start_matches(crate::num::C_SPACE);
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let digits = &t[..t.len() - t.trim_start_matches(|c: char| c.is_ascii_digit()).len()];
+    if digits.is_empty() {
+        return None;
+    }
+    Some(match digits.parse::<u64>() {
+        Ok(v) if neg => v.wrapping_neg(),
+        Ok(v) => v,
+        Err(_) => u64::MAX,
+    })
+}
+
 /// `sscanf("%i")` for `-w`.
 fn scan_int(word: &str) -> Option<i32> {
     let t = word.trim_start();
@@ -568,14 +613,38 @@ fn scan_int(word: &str) -> Option<i32> {
 
 /// Parses an iptables command line (the words after the program name).
 /// `restore` is true for lines of iptables-restore, which refuse `-w`,
-/// a second `-t` and the like.
+/// a second `-t` and the like. The warnings iptables would print are
+/// dropped; see [`parse_with_warnings`].
 pub fn parse<S: AsRef<str>>(args: &[S], default_table: &str, restore: bool) -> Result<Invocation> {
+    parse_with_warnings(args, default_table, restore, &mut Vec::new())
+}
+
+/// [`parse`], keeping in `warnings`, in order, the lines iptables writes
+/// to stderr while parsing without failing (`Warning: weird character in
+/// interface ...`, deprecated options): on success and on failure alike
+/// the caller prints them before anything else.
+pub fn parse_with_warnings<S: AsRef<str>>(
+    args: &[S],
+    default_table: &str,
+    restore: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Invocation> {
     let words: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
-    parse_words(&words, default_table, restore)
+    parse_words_with_warnings(&words, default_table, restore, warnings)
 }
 
 /// [`parse`] on borrowed words.
 pub fn parse_words(args: &[&str], default_table: &str, restore: bool) -> Result<Invocation> {
+    parse_words_with_warnings(args, default_table, restore, &mut Vec::new())
+}
+
+/// [`parse_with_warnings`] on borrowed words.
+pub fn parse_words_with_warnings(
+    args: &[&str],
+    default_table: &str,
+    restore: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Invocation> {
     let mut inv = Invocation {
         table: default_table.to_string(),
         ..Default::default()
@@ -620,7 +689,7 @@ pub fn parse_words(args: &[&str], default_table: &str, restore: bool) -> Result<
                 return Err(Error::param(format!("unknown option \"{word}\"")));
             }
             Step::Opt(Owner::Ext { slot, opt }, value) => {
-                call_extension(&mut p, slot, opt, value, invert, ra.ctx())?;
+                call_extension(&mut p, slot, opt, value, invert, ra.ctx(), warnings)?;
             }
             Step::Opt(Owner::Base(c), value) => {
                 let optarg = value;
@@ -679,7 +748,7 @@ pub fn parse_words(args: &[&str], default_table: &str, restore: bool) -> Result<
                             opt::VIANAMEOUT
                         };
                         ra.set_option(bit, invert)?;
-                        let m = parse_interface(word, invert)?;
+                        let m = parse_interface(word, invert, warnings)?;
                         // iptables-nft add_iface: a bare `+` (any
                         // interface) adds nothing to the rule ("-o +"),
                         // so iptables-save shows none; `! -i +` stays
@@ -755,9 +824,8 @@ pub fn parse_words(args: &[&str], default_table: &str, restore: bool) -> Result<
                         if p.restore {
                             return Err(Error::param("You cannot use `-W' from iptables-restore"));
                         }
-                        if optarg.is_none() {
-                            p.take_arg();
-                        }
+                        let word = optarg.map(str::to_string).or_else(|| p.take_arg());
+                        parse_wait_interval(word.as_deref(), warnings)?;
                         wait_interval_set = true;
                     }
                     '0' => {
@@ -810,9 +878,13 @@ pub fn parse_words(args: &[&str], default_table: &str, restore: bool) -> Result<
         ));
     }
 
-    // Final checks: matches in order, then the target (x6_fcheck).
+    // Final checks (xshared.c do_parse: xtables_option_mfcheck for each
+    // match in order, then xtables_option_tfcheck), wherever -j stood.
     let ctx = ra.ctx();
-    for slot in p.slots.iter_mut() {
+    let (targets, matches): (Vec<&mut Slot>, Vec<&mut Slot>) =
+        p.slots.iter_mut().partition(|s| s.is_target);
+    for slot in matches.into_iter().chain(targets) {
+        warnings.extend(slot.ext.final_warning());
         slot.ext.finish(&ctx)?;
     }
 
@@ -981,6 +1053,7 @@ fn call_extension(
     value: Option<&str>,
     invert: bool,
     ctx: RuleCtx,
+    warnings: &mut Vec<String>,
 ) -> Result<()> {
     let def = p.slots[slot].ext.options()[opt_idx];
     let ext_name = p.slots[slot].ext.name();
@@ -1008,6 +1081,7 @@ fn call_extension(
         value: value.map(str::to_string),
         ctx,
         extra: &mut extra,
+        warnings,
     };
     p.slots[slot].ext.parse(&mut call)
 }
@@ -1141,4 +1215,71 @@ fn generic_opt_check(command: u32, options: u32) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ext::testing::warnings as test_warnings;
+
+    fn weird(n: &str) -> String {
+        format!("Warning: weird character in interface `{n}' ('/' and ' ' are not allowed by the kernel).")
+    }
+
+    #[test]
+    fn interface_warnings_come_in_order_and_before_errors() {
+        let (w, e) = test_warnings("-A INPUT -i a/b -o x/y -j ACCEPT");
+        assert_eq!(w, [weird("a/b"), weird("x/y")]);
+        assert_eq!(e.as_deref(), Some("Can't use -o with INPUT\n"));
+        let (w, e) = test_warnings("-A FORWARD -i a/b -p foo");
+        assert_eq!(w, [weird("a/b")]);
+        assert_eq!(e.as_deref(), Some("unknown protocol \"foo\" specified"));
+        let (w, e) = test_warnings("-A FORWARD -i eth0+ -o veth1");
+        assert!(w.is_empty() && e.is_none());
+        // IFNAMSIZ is checked first.
+        let (w, e) = test_warnings("-A INPUT -i abcdefghijklmnop/");
+        assert!(w.is_empty() && e.is_some());
+    }
+
+    #[test]
+    fn wait_interval_is_checked_then_ignored() {
+        let ignored = "Ignoring deprecated --wait-interval option.";
+        for (args, warned, error) in [
+            ("-w 1 -W 12abc -S", 1, None),
+            ("-w 1 -W +5 -S", 1, None),
+            ("-w 1 -W 0x10 -S", 1, None),
+            ("-w 1 --wait-interval=999999 -S", 1, None),
+            ("-W 5 -W 6 -w -S", 2, None),
+            (
+                "-W5 -S",
+                1,
+                Some("--wait-interval only makes sense with --wait\n"),
+            ),
+            (
+                "-w 1 -W-5 -S",
+                0,
+                Some("too long usec wait 4294967291 > 999999 usec"),
+            ),
+            (
+                "-w 1 -W 1000000 -S",
+                0,
+                Some("too long usec wait 1000000 > 999999 usec"),
+            ),
+            (
+                "-w 1 -W 99999999999 -S",
+                0,
+                Some("too long usec wait 1215752191 > 999999 usec"),
+            ),
+            (
+                "-w 1 -W-99999999999999999999999 -S",
+                0,
+                Some("too long usec wait 4294967295 > 999999 usec"),
+            ),
+            ("-w 1 -W abc -S", 0, Some("wait interval not numeric")),
+            ("-w 1 -W -S", 0, Some("wait interval value required")),
+        ] {
+            let (w, e) = test_warnings(args);
+            assert_eq!(w, vec![ignored; warned], "{args}");
+            assert_eq!(e.as_deref(), error, "{args}");
+        }
+    }
 }

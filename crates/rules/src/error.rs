@@ -13,6 +13,7 @@ pub enum KernelOp {
     RuleInsert,
     RuleReplace,
     ChainDel,
+    ChainRename,
 }
 
 impl KernelOp {
@@ -22,6 +23,7 @@ impl KernelOp {
             KernelOp::RuleInsert => "RULE_INSERT",
             KernelOp::RuleReplace => "RULE_REPLACE",
             KernelOp::ChainDel => "CHAIN_DEL",
+            KernelOp::ChainRename => "CHAIN_RENAME",
         }
     }
 }
@@ -39,6 +41,8 @@ pub enum Errno {
     Busy,
     /// ENOENT: an ipset that does not exist.
     NoEntry,
+    /// ERANGE: a name longer than the kernel keeps.
+    Range,
 }
 
 impl Errno {
@@ -49,6 +53,7 @@ impl Errno {
             Errno::NotSupported => "Operation not supported",
             Errno::Busy => "Device or resource busy",
             Errno::NoEntry => "No such file or directory",
+            Errno::Range => "Numerical result out of range",
         }
     }
 }
@@ -63,18 +68,24 @@ pub struct KernelError {
 
 impl fmt::Display for KernelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // iptables/nft.c nft_prepare/nft_action: "%s failed (%s): %s"
+        // iptables/nft.c mnl_append_error: "%s failed (%s): %s", the last
+        // part (what failed) written into a 128-byte buffer, so a long
+        // chain name is cut after 127 bytes.
         let what = match self.op {
-            KernelOp::ChainDel => "chain",
+            KernelOp::ChainDel | KernelOp::ChainRename => "chain",
             _ => "rule in chain",
         };
+        let object = format!("{what} {}", self.chain);
+        let mut end = object.len().min(127);
+        while !object.is_char_boundary(end) {
+            end -= 1;
+        }
         write!(
             f,
-            "{} failed ({}): {} {}",
+            "{} failed ({}): {}",
             self.op.as_str(),
             self.errno.strerror(),
-            what,
-            self.chain
+            &object[..end]
         )
     }
 }

@@ -1,16 +1,31 @@
 //! Number parsing with C's `strtoul(s, &end, base)` rules, because iptables
 //! parses every number that way (libxtables/xtables.c `xtables_strtoul_base`):
-//! leading blanks and a sign are accepted, base 0 means `0x` hex, leading-0
-//! octal or decimal, and the whole string must be consumed.
+//! leading blanks and a sign are accepted (though xtables refuses a minus),
+//! base 0 means `0x` hex, leading-0 octal or decimal, and the whole string
+//! must be consumed.
+
+/// The characters C's `isspace` accepts in the C locale.
+pub const C_SPACE: [char; 6] = [' ', '\t', '\n', '\x0b', '\x0c', '\r'];
+
+/// C's `isspace` in the C locale (unlike `char::is_ascii_whitespace`, it
+/// takes the vertical tab).
+pub fn is_c_space(c: char) -> bool {
+    C_SPACE.contains(&c)
+}
 
 /// Parses `s` as iptables' `xtables_strtoui(s, NULL, &v, min, max)` does
 /// with base 0, returning `None` where it would fail.
 pub fn strtoul_range(s: &str, min: u64, max: u64) -> Option<u64> {
-    strtoul_base(s, 0).filter(|v| (min..=max).contains(v))
+    strtoul_base_range(s, 0, min, max)
 }
 
 /// Like [`strtoul_range`] with an explicit base (10 or 16 or 0).
 pub fn strtoul_base_range(s: &str, base: u32, min: u64, max: u64) -> Option<u64> {
+    // libxtables xtables_strtoul_base refuses a minus sign after the
+    // blanks itself, as strtoul would take it (so `-0` is no 0).
+    if s.trim_start_matches(C_SPACE).starts_with('-') {
+        return None;
+    }
     strtoul_base(s, base).filter(|v| (min..=max).contains(v))
 }
 
@@ -27,7 +42,7 @@ pub fn strtoul_base(s: &str, base: u32) -> Option<u64> {
     {
         return Some(b.iter().fold(0u64, |v, d| v * 10 + u64::from(d - b'0')));
     }
-    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let t = s.trim_start_matches(C_SPACE);
     let (negative, t) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
         Some(b'+') => (false, &t[1..]),
@@ -111,6 +126,11 @@ mod tests {
         assert_eq!(strtoul_base("12a", 0), None);
         assert_eq!(strtoul_base("08", 0), None);
         assert_eq!(strtoul_range("-1", 0, 65535), None);
+        // xtables_strtoul_base refuses a minus that strtoul would take.
+        assert_eq!(strtoul_base("-0", 0), Some(0));
+        assert_eq!(strtoul_range("-0", 0, 65535), None);
+        assert_eq!(strtoul_base_range(" \x0b-0", 10, 0, 9), None);
+        assert_eq!(strtoul_range(" +0", 0, 9), Some(0));
         assert_eq!(strtoul_range("65536", 0, 65535), None);
         assert_eq!(
             strtoul_range("99999999999999999999999", 0, u64::MAX - 1),

@@ -19,6 +19,9 @@ pub struct Outcome {
     pub changed: bool,
 }
 
+/// Linux `NFT_CHAIN_MAXNAMELEN` (include/uapi/linux/netfilter/nf_tables.h).
+const NFT_CHAIN_MAXNAMELEN: usize = 256;
+
 fn kernel(op: KernelOp, errno: Errno, chain: &str) -> Error {
     Error::Kernel(KernelError {
         op,
@@ -282,13 +285,21 @@ fn apply_rules(table: &mut Table, inv: &Invocation, owned: Option<Vec<Rule>>) ->
         }
         cmd::RENAME_CHAIN => {
             let new_name = inv.new_name.as_deref().unwrap_or("");
-            if !table.user.contains_key(chain_name) {
-                return Err(Error::no_such_chain());
-            }
+            // nft.c nft_chain_user_rename: no check of the new name beyond
+            // these (a user chain may be renamed `MARK`, `ACCEPT`, `a b`):
+            // a new name taken by any chain of the table, built-in ones
+            // included, is EEXIST; an old name that is no user chain ENOENT.
             if table.chain(new_name).is_some() {
                 return Err(Error::Runtime("File exists.".into()));
             }
-            crate::argv::check_chain_name(new_name)?;
+            if !table.user.contains_key(chain_name) {
+                return Err(Error::no_such_chain());
+            }
+            // The kernel's NFTA_CHAIN_NAME policy (nf_tables_api.c):
+            // at most NFT_CHAIN_MAXNAMELEN - 1 bytes, else ERANGE.
+            if new_name.len() >= NFT_CHAIN_MAXNAMELEN {
+                return Err(kernel(KernelOp::ChainRename, Errno::Range, new_name));
+            }
             let Some(mut chain) = table.user.remove(chain_name) else {
                 return Err(Error::no_such_chain());
             };
@@ -337,5 +348,156 @@ fn zero_chain(chain: &mut crate::model::Chain) {
     chain.counters = Counters::default();
     for r in &mut chain.rules {
         r.counters = Counters::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::argv;
+
+    /// Runs one `iptables` command line (words split at spaces).
+    fn run(rs: &mut Ruleset, line: &str) -> Result<Outcome> {
+        let words: Vec<String> = line.split(' ').map(str::to_string).collect();
+        execute(rs, &argv::parse(&words, "filter", false)?)
+    }
+
+    fn run_words(rs: &mut Ruleset, words: &[&str]) -> Result<Outcome> {
+        let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+        execute(rs, &argv::parse(&words, "filter", false)?)
+    }
+
+    fn rules(rs: &mut Ruleset) -> String {
+        run(rs, "-S").map(|o| o.output).unwrap_or_default()
+    }
+
+    const EMPTY: &str = "-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n";
+
+    #[test]
+    fn rename_takes_target_and_verdict_names() {
+        // iptables-nft 1.8.9 applies no name check to -E's new name.
+        let mut rs = Ruleset::default();
+        run(&mut rs, "-N foo").unwrap();
+        run(&mut rs, "-E foo MARK").unwrap();
+        assert_eq!(rules(&mut rs), format!("{EMPTY}-N MARK\n"));
+        run(&mut rs, "-E MARK DNAT").unwrap();
+        run(&mut rs, "-E DNAT ACCEPT").unwrap();
+        assert_eq!(rules(&mut rs), format!("{EMPTY}-N ACCEPT\n"));
+        run_words(&mut rs, &["-E", "ACCEPT", "a b"]).unwrap();
+        run_words(&mut rs, &["-E", "a b", ""]).unwrap();
+        assert_eq!(rules(&mut rs), format!("{EMPTY}-N \n"));
+        // -N keeps every check.
+        assert_eq!(
+            run(&mut rs, "-N MARK").unwrap_err(),
+            Error::param("chain name may not clash with target name")
+        );
+    }
+
+    #[test]
+    fn new_chain_and_jump_refuse_c_spaces() {
+        // xshared.c uses isspace, which takes the vertical tab.
+        let mut rs = Ruleset::default();
+        assert_eq!(
+            run_words(&mut rs, &["-N", "a\x0bb"]).unwrap_err(),
+            Error::param("Invalid chain name `a\x0bb'")
+        );
+        assert_eq!(
+            run_words(&mut rs, &["-A", "INPUT", "-j", "a\x0bb"]).unwrap_err(),
+            Error::param("Invalid target name `a\x0bb'")
+        );
+    }
+
+    #[test]
+    fn rename_long_names() {
+        let mut rs = Ruleset::default();
+        run(&mut rs, "-N a").unwrap();
+        // Past the 28 characters -N allows, up to the kernel's 255 bytes.
+        let long = "y".repeat(255);
+        run(&mut rs, &format!("-E a {long}")).unwrap();
+        assert_eq!(rules(&mut rs), format!("{EMPTY}-N {long}\n"));
+        // The old name is held to the parser's limit.
+        let e = run(&mut rs, &format!("-E {long} b")).unwrap_err();
+        assert!(matches!(&e, Error::Param(m) if m.ends_with("too long (must be under 29 chars)")));
+        // 256 bytes: the kernel's ERANGE, the name cut in the message.
+        run(&mut rs, "-N b").unwrap();
+        let e = run(&mut rs, &format!("-E b {}", "z".repeat(256))).unwrap_err();
+        assert_eq!(e.exit_code(), 4);
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "CHAIN_RENAME failed (Numerical result out of range): chain {}",
+                "z".repeat(121)
+            )
+        );
+        assert!(rules(&mut rs).contains("-N b\n"));
+    }
+
+    #[test]
+    fn rename_refusals_in_iptables_order() {
+        let mut rs = Ruleset::default();
+        run(&mut rs, "-N a").unwrap();
+        run(&mut rs, "-N b").unwrap();
+        let exists = Error::Runtime("File exists.".into());
+        // The new name is looked at first, built-in chains included.
+        assert_eq!(run(&mut rs, "-E nope INPUT").unwrap_err(), exists);
+        assert_eq!(run(&mut rs, "-E nope b").unwrap_err(), exists);
+        assert_eq!(run(&mut rs, "-E a a").unwrap_err(), exists);
+        assert_eq!(run(&mut rs, "-E b a").unwrap_err(), exists);
+        // Only user chains can be renamed.
+        assert_eq!(
+            run(&mut rs, "-E INPUT x").unwrap_err(),
+            Error::no_such_chain()
+        );
+        assert_eq!(
+            run(&mut rs, "-E nope x").unwrap_err(),
+            Error::no_such_chain()
+        );
+        // PREROUTING is no chain of filter, but a built-in one of nat.
+        assert_eq!(
+            run(&mut rs, "-E nope PREROUTING").unwrap_err(),
+            Error::no_such_chain()
+        );
+        assert_eq!(
+            run(&mut rs, "-t nat -E nope PREROUTING").unwrap_err(),
+            exists
+        );
+        assert_eq!(run(&mut rs, "-t nat -E nope INPUT").unwrap_err(), exists);
+        assert_eq!(
+            run(&mut rs, "-t nat -E nope FORWARD").unwrap_err(),
+            Error::no_such_chain()
+        );
+        // A new name starting with `-` or `!` is no argument to getopt.
+        let needs = Error::param("-E requires old-chain-name and new-chain-name");
+        assert_eq!(run(&mut rs, "-E a !x").unwrap_err(), needs);
+        assert_eq!(run(&mut rs, "-E a -x").unwrap_err(), needs);
+        assert_eq!(run(&mut rs, "-E a").unwrap_err(), needs);
+        assert_eq!(rules(&mut rs), format!("{EMPTY}-N a\n-N b\n"));
+    }
+
+    #[test]
+    fn rename_moves_references() {
+        let mut rs = Ruleset::default();
+        for line in [
+            "-N a",
+            "-N b",
+            "-A INPUT -j a",
+            "-A b -g a",
+            "-A a -j RETURN",
+        ] {
+            run(&mut rs, line).unwrap();
+        }
+        run(&mut rs, "-E a c").unwrap();
+        assert_eq!(
+            rules(&mut rs),
+            format!("{EMPTY}-N b\n-N c\n-A INPUT -j c\n-A b -g c\n-A c -j RETURN\n")
+        );
+        // Renamed `ACCEPT`, the chain is still jumped to, not accepted.
+        run(&mut rs, "-E c ACCEPT").unwrap();
+        let t = rs.table(TableId::Filter).unwrap();
+        assert_eq!(t.references("ACCEPT"), 2);
+        assert!(matches!(
+            &t.chain("INPUT").unwrap().rules[0].target,
+            crate::model::Target::Jump(n) if n == "ACCEPT"
+        ));
     }
 }

@@ -175,19 +175,10 @@ impl Extension for Connlimit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::argv;
-
-    fn words(s: &str) -> Vec<String> {
-        s.split_whitespace().map(str::to_string).collect()
-    }
+    use crate::ext::testing::{self, words};
 
     fn run(rule: &str) -> Result<Connlimit> {
-        let inv = argv::parse(&words(&format!("-A INPUT {rule}")), "filter", false)?;
-        let r = inv.rules.first().ok_or_else(|| Error::param("no rule"))?;
-        r.matches
-            .iter()
-            .find_map(|m| m.as_any().downcast_ref::<Connlimit>().cloned())
-            .ok_or_else(|| Error::param("no connlimit"))
+        testing::first_match(&words(&format!("-A INPUT {rule}")))
     }
 
     fn saved(rule: &str) -> String {

@@ -1,104 +1,58 @@
 //! `-m connmark --mark VALUE[/MASK]`: the connection's mark
 //! (extensions/libxt_connmark.c, revision 1; kernel
 //! net/netfilter/xt_connmark.c, which only takes a conntrack reference
-//! in its check).
+//! in its check). Parsing and saving are shared with the mark match
+//! ([`MarkMatch`]).
 
-use std::any::Any;
+use super::util::{MarkKind, MarkMatch};
 
-use super::util::{mark_mask_text, parse_mark_mask};
-use super::{Extension, OptCall, OptDef, RuleCtx};
-use crate::error::Result;
+/// The connection's mark.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnMark;
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Connmark {
-    /// Matches when `ct mark & mask == mark` (xor `invert`).
-    pub mark: u32,
-    pub mask: u32,
-    pub invert: bool,
-    given: bool,
-}
+impl MarkKind for ConnMark {
+    const NAME: &'static str = "connmark";
 
-impl Connmark {
-    pub fn new_boxed() -> Box<dyn Extension> {
-        Box::new(Connmark::default())
-    }
-}
-
-static OPTIONS: &[OptDef] = &[OptDef::value("mark").invertible()];
-
-impl Extension for Connmark {
-    fn name(&self) -> &'static str {
-        "connmark"
-    }
-
-    fn options(&self) -> &'static [OptDef] {
-        OPTIONS
-    }
-
-    fn parse(&mut self, call: &mut OptCall<'_>) -> Result<()> {
-        (self.mark, self.mask) = parse_mark_mask(call.arg(), "connmark", "mark")?;
-        self.invert = call.invert;
-        self.given = true;
-        Ok(())
-    }
-
-    fn finish(&mut self, _ctx: &RuleCtx) -> Result<()> {
-        if !self.given {
-            return Err(super::must_be_specified("connmark", "mark"));
-        }
-        Ok(())
-    }
-
-    fn save(&self, out: &mut String) {
-        if self.invert {
-            out.push_str(" !");
-        }
-        out.push_str(" --mark");
-        out.push_str(&mark_mask_text(self.mark, self.mask));
-    }
-
-    fn print(&self, out: &mut String, _numeric: bool) {
-        // libxt_connmark.c connmark_mt_print: "match " then the value,
-        // which brings its own space.
+    // libxt_connmark.c connmark_mt_print: "match " then the value, which
+    // brings its own space.
+    fn print_head(out: &mut String, invert: bool) {
         out.push_str(" connmark match ");
-        if self.invert {
+        if invert {
             out.push('!');
         }
-        out.push_str(&mark_mask_text(self.mark, self.mask));
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
+
+/// `-m connmark`: matches when `ct mark & mask == mark` (xor `invert`).
+pub type Connmark = MarkMatch<ConnMark>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ext::testing;
+    use crate::ext::Extension;
+    use crate::ext::RuleCtx;
+
+    fn rule(words: &str) -> crate::error::Result<Connmark> {
+        testing::first_match(&testing::words(&format!("-A INPUT -m connmark {words}")))
+    }
 
     #[test]
     fn save_print_finish() {
-        let m = Connmark {
-            mark: 0,
-            mask: 0,
-            invert: true,
-            given: true,
-        };
-        let mut s = String::new();
-        m.save(&mut s);
-        assert_eq!(s, " ! --mark 0x0/0x0");
-        let mut s = String::new();
-        m.print(&mut s, true);
-        assert_eq!(s, " connmark match ! 0x0/0x0");
-        let m = Connmark {
-            mark: 0x10,
-            mask: u32::MAX,
-            invert: false,
-            given: true,
-        };
-        let mut s = String::new();
-        m.print(&mut s, false);
-        assert_eq!(s, " connmark match  0x10");
+        let m = rule("! --mark 0/0").unwrap();
+        assert_eq!(
+            testing::texts(&m, true),
+            (
+                " ! --mark 0x0/0x0".into(),
+                " connmark match ! 0x0/0x0".into()
+            )
+        );
+        let m = rule("--mark 0x10").unwrap();
+        assert_eq!(testing::texts(&m, false).1, " connmark match  0x10");
         assert!(Connmark::default().finish(&RuleCtx::default()).is_err());
+        assert_eq!(
+            rule("").unwrap_err().to_string(),
+            "connmark: option \"--mark\" must be specified\n"
+        );
     }
 }

@@ -7,8 +7,7 @@
 
 use std::any::Any;
 
-use super::mark_tg::{parse_mark_op, print_mark_op};
-use super::util::{check_exclusions, parse_opt_uint, Excl};
+use super::util::{parse_mark_op, parse_opt_uint, print_mark_op, xt_fcheck, xt_id, XtOpt};
 use super::{CheckCtx, Extension, OptCall, OptDef, RuleCtx};
 use crate::error::{Errno, Error, Result};
 
@@ -35,67 +34,19 @@ const F_OP_ANY: u32 = 1 << O_SET_MARK
     | 1 << O_SET_XMARK;
 
 /// libxt_CONNMARK.c `connmark_tg_opts_v2`, in table order.
-const EXCL: &[Excl] = &[
-    Excl {
-        name: "set-xmark",
-        id: O_SET_XMARK,
-        excl: F_OP_ANY,
-    },
-    Excl {
-        name: "set-mark",
-        id: O_SET_MARK,
-        excl: F_OP_ANY,
-    },
-    Excl {
-        name: "and-mark",
-        id: O_AND_MARK,
-        excl: F_OP_ANY,
-    },
-    Excl {
-        name: "or-mark",
-        id: O_OR_MARK,
-        excl: F_OP_ANY,
-    },
-    Excl {
-        name: "xor-mark",
-        id: O_XOR_MARK,
-        excl: F_OP_ANY,
-    },
-    Excl {
-        name: "save-mark",
-        id: O_SAVE_MARK,
-        excl: F_OP_ANY,
-    },
-    Excl {
-        name: "restore-mark",
-        id: O_RESTORE_MARK,
-        excl: F_OP_ANY,
-    },
-    Excl {
-        name: "left-shift-mark",
-        id: O_LEFT_SHIFT_MARK,
-        excl: 0,
-    },
-    Excl {
-        name: "right-shift-mark",
-        id: O_RIGHT_SHIFT_MARK,
-        excl: 0,
-    },
-    Excl {
-        name: "ctmask",
-        id: O_CTMASK,
-        excl: 1 << O_MASK,
-    },
-    Excl {
-        name: "nfmask",
-        id: O_NFMASK,
-        excl: 1 << O_MASK,
-    },
-    Excl {
-        name: "mask",
-        id: O_MASK,
-        excl: 1 << O_CTMASK | 1 << O_NFMASK,
-    },
+const EXCL: &[XtOpt] = &[
+    XtOpt::new(O_SET_XMARK, "set-xmark").excl(F_OP_ANY),
+    XtOpt::new(O_SET_MARK, "set-mark").excl(F_OP_ANY),
+    XtOpt::new(O_AND_MARK, "and-mark").excl(F_OP_ANY),
+    XtOpt::new(O_OR_MARK, "or-mark").excl(F_OP_ANY),
+    XtOpt::new(O_XOR_MARK, "xor-mark").excl(F_OP_ANY),
+    XtOpt::new(O_SAVE_MARK, "save-mark").excl(F_OP_ANY),
+    XtOpt::new(O_RESTORE_MARK, "restore-mark").excl(F_OP_ANY),
+    XtOpt::new(O_LEFT_SHIFT_MARK, "left-shift-mark"),
+    XtOpt::new(O_RIGHT_SHIFT_MARK, "right-shift-mark"),
+    XtOpt::new(O_CTMASK, "ctmask").excl(1 << O_MASK),
+    XtOpt::new(O_NFMASK, "nfmask").excl(1 << O_MASK),
+    XtOpt::new(O_MASK, "mask").excl(1 << O_CTMASK | 1 << O_NFMASK),
 ];
 
 static OPTIONS: &[OptDef] = &[
@@ -167,23 +118,6 @@ impl Connmark {
     }
 }
 
-fn option_id(name: &str) -> u32 {
-    match name {
-        "set-xmark" => O_SET_XMARK,
-        "set-mark" => O_SET_MARK,
-        "and-mark" => O_AND_MARK,
-        "or-mark" => O_OR_MARK,
-        "xor-mark" => O_XOR_MARK,
-        "save-mark" => O_SAVE_MARK,
-        "restore-mark" => O_RESTORE_MARK,
-        "left-shift-mark" => O_LEFT_SHIFT_MARK,
-        "right-shift-mark" => O_RIGHT_SHIFT_MARK,
-        "ctmask" => O_CTMASK,
-        "nfmask" => O_NFMASK,
-        _ => O_MASK,
-    }
-}
-
 impl Extension for Connmark {
     fn name(&self) -> &'static str {
         "CONNMARK"
@@ -218,7 +152,7 @@ impl Extension for Connmark {
                 self.nfmask = v;
             }
         }
-        self.given |= 1 << option_id(call.name);
+        self.given |= 1 << xt_id(EXCL, call.name);
         Ok(())
     }
 
@@ -226,7 +160,7 @@ impl Extension for Connmark {
         if self.given & F_OP_ANY == 0 {
             return Err(Error::param("CONNMARK target: No operation specified"));
         }
-        check_exclusions("CONNMARK", EXCL, self.given)
+        xt_fcheck("CONNMARK", EXCL, self.given)
     }
 
     fn check(&self, _ctx: &CheckCtx) -> Result<(), Errno> {
@@ -311,32 +245,17 @@ impl Connmark {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::argv;
+    use crate::ext::testing;
     use crate::model::{Hook, TableId};
 
     fn rule(words: &str) -> Result<Connmark> {
-        let mut args: Vec<String> = ["-t", "mangle", "-A", "PREROUTING", "-j", "CONNMARK"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        args.extend(words.split_whitespace().map(str::to_string));
-        let inv = argv::parse(&args, "filter", false)?;
-        let rule = inv.rules.first().expect("one rule");
-        match &rule.target {
-            crate::model::Target::Ext(t) => Ok(t
-                .as_any()
-                .downcast_ref::<Connmark>()
-                .expect("a CONNMARK target")
-                .clone()),
-            _ => panic!("no target"),
-        }
+        testing::target(&testing::words(&format!(
+            "-t mangle -A PREROUTING -j CONNMARK {words}"
+        )))
     }
 
-    fn texts(m: &Connmark) -> (String, String) {
-        let (mut s, mut p) = (String::new(), String::new());
-        m.save(&mut s);
-        m.print(&mut p, true);
-        (s, p)
+    fn texts(ext: &Connmark) -> (String, String) {
+        testing::texts(ext, true)
     }
 
     #[test]

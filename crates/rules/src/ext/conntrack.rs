@@ -6,12 +6,11 @@
 use std::any::Any;
 use std::net::Ipv4Addr;
 
-use super::util::{save_invert, xt_host, xt_plenmask, xt_uint_range};
+use super::util::{parse_port_rc, save_invert, xt_host, xt_plenmask, xt_uint_range};
 use super::{Extension, OptCall, OptDef, RuleCtx};
 use crate::addr::mask_suffix;
 use crate::argv::parse_protocol;
 use crate::error::{Error, Result};
-use crate::netdb;
 
 /// State bits (linux/netfilter/xt_conntrack.h: `XT_CONNTRACK_STATE_BIT`
 /// of IP_CT_ESTABLISHED/RELATED/NEW, and the SNAT/DNAT/UNTRACKED bits
@@ -219,47 +218,6 @@ fn parse_hostmask(opt: &str, text: &str) -> Result<AddrMask> {
     }
 }
 
-/// A service port as getaddrinfo(NULL, name) finds it: decimal digits
-/// (taken modulo 65536, as the port field is 16 bits) or a service name.
-fn getaddrinfo_port(text: &str) -> Option<u16> {
-    let t = text.trim_start();
-    let digits = t.strip_prefix('+').unwrap_or(t);
-    if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
-        let mut v: u64 = 0;
-        for c in digits.chars() {
-            v = v
-                .saturating_mul(10)
-                .saturating_add(u64::from(c.to_digit(10).unwrap_or(0)));
-        }
-        return Some((v & 0xffff) as u16);
-    }
-    netdb::service_port(text, "tcp").or_else(|| netdb::service_port(text, "udp"))
-}
-
-/// xtables `XTTYPE_PORTRC` (libxtables/xtoptions.c `xtopt_parse_mport`).
-fn parse_port_range(opt: &str, text: &str) -> Result<(u16, u16)> {
-    let mut range = [0u16, u16::MAX];
-    let mut n = 0;
-    for part in text.split(':') {
-        if n == 2 {
-            return Err(Error::param(format!(
-                "conntrack: Too many components for option \"--{opt}\" (max: 2)\n"
-            )));
-        }
-        if !part.is_empty() {
-            let port = getaddrinfo_port(part).ok_or_else(|| {
-                Error::param(format!("Port \"{part}\" does not resolve to anything.\n"))
-            })?;
-            range[n] = port;
-        }
-        n += 1;
-    }
-    if n == 1 {
-        range[1] = range[0];
-    }
-    Ok((range[0], range[1]))
-}
-
 static OPTIONS: &[OptDef] = &[
     OptDef::value("ctstate").invertible(),
     OptDef::value("ctproto").invertible(),
@@ -404,7 +362,7 @@ impl Extension for Conntrack {
             }
             "ctorigsrcport" | "ctorigdstport" | "ctreplsrcport" | "ctrepldstport" => {
                 let value = Some(Cond {
-                    value: parse_port_range(name, &arg)?,
+                    value: parse_port_rc(&arg, "conntrack", name)?,
                     invert,
                 });
                 match name {
@@ -510,6 +468,19 @@ mod tests {
             saved("-m conntrack --ctorigsrcport 65537 --ctexpire 5:"),
             " -m conntrack --ctorigsrcport 1 --ctexpire 5:4294967295"
         );
+        // getaddrinfo's strtoul kept in an int: 99999999999 wraps to a
+        // positive int whose low 16 bits are the port, numbers that
+        // overflow or make a negative int are service names (none here).
+        assert_eq!(
+            saved("-m conntrack --ctorigsrcport 99999999999"),
+            " -m conntrack --ctorigsrcport 59391"
+        );
+        for port in ["4294967295", "2147483648", "99999999999999999999999", "-5"] {
+            assert_eq!(
+                saved(&format!("-m conntrack --ctorigsrcport {port}")),
+                format!("ERR Port \"{port}\" does not resolve to anything.\n")
+            );
+        }
     }
 
     #[test]

@@ -287,25 +287,11 @@ impl Extension for Ct {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::argv;
+    use crate::ext::testing;
     use crate::model::Hook;
 
     fn rule(words: &str) -> Result<Ct> {
-        let args: Vec<String> = ["-t", "raw", "-A", "PREROUTING"]
-            .iter()
-            .map(|s| s.to_string())
-            .chain(words.split_whitespace().map(str::to_string))
-            .collect();
-        let inv = argv::parse(&args, "filter", false)?;
-        let rule = inv.rules.first().expect("one rule");
-        match &rule.target {
-            crate::model::Target::Ext(t) => Ok(t
-                .as_any()
-                .downcast_ref::<Ct>()
-                .expect("a CT target")
-                .clone()),
-            _ => panic!("no target"),
-        }
+        testing::target(&testing::words(&format!("-t raw -A PREROUTING {words}")))
     }
 
     fn texts(m: &Ct) -> (String, String, String) {

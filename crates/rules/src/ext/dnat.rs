@@ -44,9 +44,7 @@ impl Extension for Dnat {
                 parse_to(call.arg(), ports_allowed(call.ctx.proto), &mut self.range)?;
                 self.given_to = true;
             }
-            "random" => self.range.random = true,
-            "persistent" => self.range.persistent = true,
-            _ => {}
+            flag => self.range.set_flag(flag),
         }
         Ok(())
     }
@@ -86,33 +84,14 @@ impl Extension for Dnat {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ext::testing;
 
     fn parsed(proto: u8, opts: &[(&'static str, Option<&str>)]) -> Result<Dnat> {
-        let mut d = Dnat::default();
-        let ctx = RuleCtx {
-            proto,
-            proto_invert: false,
-        };
-        for (name, value) in opts {
-            let mut none = || None;
-            let mut call = OptCall {
-                name,
-                invert: false,
-                value: value.map(str::to_string),
-                ctx,
-                extra: &mut none,
-            };
-            d.parse(&mut call)?;
-        }
-        d.finish(&ctx)?;
-        Ok(d)
+        testing::options(proto, opts)
     }
 
-    fn both(d: &Dnat) -> (String, String) {
-        let (mut s, mut p) = (String::new(), String::new());
-        d.save(&mut s);
-        d.print(&mut p, false);
-        (s, p)
+    fn both(t: &Dnat) -> (String, String) {
+        testing::texts(t, false)
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::any::Any;
 
-use super::util::parse_xt_uint;
+use super::util::parse_opt_uint;
 use super::{Extension, OptCall, OptDef, RuleCtx};
 use crate::error::{Error, Result};
 
@@ -81,7 +81,7 @@ impl Extension for Dscp {
 
     fn parse(&mut self, call: &mut OptCall<'_>) -> Result<()> {
         if call.name == "dscp" {
-            self.dscp = parse_xt_uint(call.arg(), "dscp", "dscp", 0, DSCP_MAX)? as u8;
+            self.dscp = parse_opt_uint("dscp", "dscp", call.arg(), 0, DSCP_MAX)? as u8;
             self.given_dscp = true;
         } else {
             self.dscp = class_to_dscp(call.arg())?;

@@ -4,7 +4,8 @@
 
 use std::any::Any;
 
-use super::limit::{atoi, parse_rate_parts};
+use super::limit::parse_rate_parts;
+use super::util::{atoi, atoll};
 use super::util::{strtoul_prefix_wrapping, truncate_c_string, xt_fcheck, xt_plen, xt_uint, XtOpt};
 use super::{only_once, CheckCtx, Extension, OptCall, OptDef, RuleCtx};
 use crate::error::{Errno, Error, Result};
@@ -130,26 +131,6 @@ fn factor(c: Option<char>) -> u64 {
         Some('m') => 1024 * 1024,
         Some('k') => 1024,
         _ => 1,
-    }
-}
-
-/// glibc `atoll`.
-fn atoll(s: &str) -> i64 {
-    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    let (neg, t) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let mut v: i64 = 0;
-    for c in t.chars() {
-        let Some(d) = c.to_digit(10) else { break };
-        v = v.saturating_mul(10).saturating_add(i64::from(d));
-    }
-    if neg {
-        v.saturating_neg()
-    } else {
-        v
     }
 }
 

@@ -73,20 +73,12 @@ impl Extension for Helper {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::argv;
+    use crate::ext::testing;
 
     fn rule(words: &[&str]) -> Result<Helper> {
-        let mut args: Vec<String> = ["-A", "INPUT", "-m", "helper"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        args.extend(words.iter().map(|s| s.to_string()));
-        let inv = argv::parse(&args, "filter", false)?;
-        let m = &inv.rules.first().expect("one rule").matches[0];
-        Ok(m.as_any()
-            .downcast_ref::<Helper>()
-            .expect("a helper match")
-            .clone())
+        let mut args = testing::words("-A INPUT -m helper");
+        args.extend(words);
+        testing::first_match(&args)
     }
 
     fn texts(words: &[&str]) -> (String, String) {

@@ -30,8 +30,7 @@ impl Iprange {
 }
 
 /// libxt_iprange.c `iprange_parse_range`: `IP` or `IP-IP`, numeric only.
-/// A reversed range is accepted (iptables only warns that it never
-/// matches).
+/// A reversed range is accepted (the caller warns that it never matches).
 pub fn parse_range(text: &str, opt: &str) -> Result<(Ipv4Addr, Ipv4Addr)> {
     let (from, to) = text.split_once('-').unwrap_or((text, text));
     let one = |spec: &str| {
@@ -70,6 +69,12 @@ impl Extension for Iprange {
     fn parse(&mut self, call: &mut OptCall<'_>) -> Result<()> {
         let opt = format!("--{}", call.name);
         let (min, max) = parse_range(call.arg(), &opt)?;
+        if min > max {
+            // libxt_iprange.c iprange_parse_range: a warning, no refusal.
+            let (from, to) = call.arg().split_once('-').unwrap_or_default();
+            let line = format!("xt_iprange: range {from}-{to} is reversed and will never match");
+            call.warn(line);
+        }
         let range = Some(Range {
             min,
             max,
@@ -146,6 +151,30 @@ mod tests {
         );
         assert!(parse_range("localhost", "--src-range").is_err());
         assert!(parse_range("1.1.1.1xäääääääääääää", "--src-range").is_err());
+    }
+
+    #[test]
+    fn reversed_ranges_warn() {
+        let (w, e) = crate::ext::testing::warnings(
+            "-A INPUT -m iprange --src-range 10.0.0.9-10.0.0.1 ! --dst-range 1.2.3.4-1.2.3.4",
+        );
+        assert_eq!(
+            w,
+            ["xt_iprange: range 10.0.0.9-10.0.0.1 is reversed and will never match"]
+        );
+        assert_eq!(e, None);
+        // The warning comes before a later refusal.
+        let (w, e) = crate::ext::testing::warnings(
+            "-A INPUT -m iprange --src-range 2.2.2.2-1.1 --src-range 1.1.1.1",
+        );
+        assert_eq!(
+            w,
+            ["xt_iprange: range 2.2.2.2-1.1 is reversed and will never match"]
+        );
+        assert!(e.is_some_and(|e| e.contains("can only be used once")));
+        // A bad address is refused without the warning.
+        let (w, _) = crate::ext::testing::warnings("-A INPUT -m iprange --src-range 2.2.2.2-1.x");
+        assert!(w.is_empty());
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use std::any::Any;
 
-use super::util::xt_uint;
+use super::util::{atoi, xt_uint};
 use super::{Extension, OptCall, OptDef, RuleCtx};
 use crate::error::{Error, Result};
 
@@ -56,23 +56,6 @@ impl Limit {
         let m = u64::from(UNITS[i].1);
         (m / u64::from(self.avg.max(1)), m / u64::from(LIMIT_SCALE))
     }
-}
-
-/// C `atoi`: optional blanks and sign, then decimal digits; the value
-/// wraps to an `int` (glibc computes it as a saturated `long`).
-pub fn atoi(s: &str) -> i32 {
-    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    let (neg, t) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let mut v: i64 = 0;
-    for c in t.chars() {
-        let Some(d) = c.to_digit(10) else { break };
-        v = v.saturating_mul(10).saturating_add(i64::from(d));
-    }
-    (if neg { v.saturating_neg() } else { v }) as i32
 }
 
 /// libxt_limit.c `parse_rate` (and libxt_hashlimit.c's, which differs

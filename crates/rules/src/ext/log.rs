@@ -203,15 +203,7 @@ mod tests {
     fn parsed(opts: &[(&'static str, Option<&str>)]) -> Result<Log> {
         let mut l = Log::default();
         for (name, value) in opts {
-            let mut none = || None;
-            let mut call = OptCall {
-                name,
-                invert: false,
-                value: value.map(str::to_string),
-                ctx: Default::default(),
-                extra: &mut none,
-            };
-            l.parse(&mut call)?;
+            crate::ext::testing::option(&mut l, name, *value, Default::default())?;
         }
         Ok(l)
     }

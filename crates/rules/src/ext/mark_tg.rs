@@ -7,7 +7,7 @@
 
 use std::any::Any;
 
-use super::util::{check_exclusions, parse_mark_mask, parse_opt_uint, Excl};
+use super::util::{parse_mark_op, print_mark_op, xt_fcheck, xt_id, XtOpt};
 use super::{Extension, OptCall, OptDef, RuleCtx};
 use crate::error::{Error, Result};
 
@@ -22,32 +22,12 @@ const O_SET_XMARK: u32 = 4;
 const F_ANY: u32 = 0x1f;
 
 /// libxt_MARK.c `mark_tg_opts`, in table order.
-const EXCL: &[Excl] = &[
-    Excl {
-        name: "set-xmark",
-        id: O_SET_XMARK,
-        excl: F_ANY,
-    },
-    Excl {
-        name: "set-mark",
-        id: O_SET_MARK,
-        excl: F_ANY,
-    },
-    Excl {
-        name: "and-mark",
-        id: O_AND_MARK,
-        excl: F_ANY,
-    },
-    Excl {
-        name: "or-mark",
-        id: O_OR_MARK,
-        excl: F_ANY,
-    },
-    Excl {
-        name: "xor-mark",
-        id: O_XOR_MARK,
-        excl: F_ANY,
-    },
+const EXCL: &[XtOpt] = &[
+    XtOpt::new(O_SET_XMARK, "set-xmark").excl(F_ANY),
+    XtOpt::new(O_SET_MARK, "set-mark").excl(F_ANY),
+    XtOpt::new(O_AND_MARK, "and-mark").excl(F_ANY),
+    XtOpt::new(O_OR_MARK, "or-mark").excl(F_ANY),
+    XtOpt::new(O_XOR_MARK, "xor-mark").excl(F_ANY),
 ];
 
 static OPTIONS: &[OptDef] = &[
@@ -78,41 +58,6 @@ impl Mark {
     }
 }
 
-/// The `-L` text of a mark/mask operation (libxt_MARK.c `mark_tg_print`,
-/// libxt_CONNMARK.c `connmark_tg_print` for CONNMARK's set mode).
-pub fn print_mark_op(out: &mut String, label: &str, mark: u32, mask: u32) {
-    if mark == 0 {
-        out.push_str(&format!(" {label} and 0x{:x}", !mask));
-    } else if mark == mask {
-        out.push_str(&format!(" {label} or 0x{mark:x}"));
-    } else if mask == 0 {
-        out.push_str(&format!(" {label} xor 0x{mark:x}"));
-    } else if mask == u32::MAX {
-        out.push_str(&format!(" {label} set 0x{mark:x}"));
-    } else {
-        out.push_str(&format!(" {label} xset 0x{mark:x}/0x{mask:x}"));
-    }
-}
-
-/// The mark/mask pair each operation option stands for
-/// (libxt_MARK.c `mark_tg_parse`, libxt_CONNMARK.c `connmark_tg_parse`).
-pub fn parse_mark_op(ext: &str, opt: &str, text: &str) -> Result<(u32, u32)> {
-    let word = |t: &str| parse_opt_uint(ext, opt, t, 0, u64::from(u32::MAX)).map(|v| v as u32);
-    Ok(match opt {
-        "set-xmark" => parse_mark_mask(text, ext, opt)?,
-        "set-mark" => {
-            let (mark, mask) = parse_mark_mask(text, ext, opt)?;
-            (mark, mark | mask)
-        }
-        "and-mark" => (0, !word(text)?),
-        "or-mark" => {
-            let v = word(text)?;
-            (v, v)
-        }
-        _ => (word(text)?, 0),
-    })
-}
-
 impl Extension for Mark {
     fn name(&self) -> &'static str {
         "MARK"
@@ -123,15 +68,8 @@ impl Extension for Mark {
     }
 
     fn parse(&mut self, call: &mut OptCall<'_>) -> Result<()> {
-        let id = match call.name {
-            "set-xmark" => O_SET_XMARK,
-            "set-mark" => O_SET_MARK,
-            "and-mark" => O_AND_MARK,
-            "or-mark" => O_OR_MARK,
-            _ => O_XOR_MARK,
-        };
         (self.mark, self.mask) = parse_mark_op("MARK", call.name, call.arg())?;
-        self.given |= 1 << id;
+        self.given |= 1 << xt_id(EXCL, call.name);
         Ok(())
     }
 
@@ -141,7 +79,7 @@ impl Extension for Mark {
                 "MARK: One of the --set-xmark, --{and,or,xor,set}-mark options is required",
             ));
         }
-        check_exclusions("MARK", EXCL, self.given)
+        xt_fcheck("MARK", EXCL, self.given)
     }
 
     fn save(&self, out: &mut String) {
@@ -160,31 +98,16 @@ impl Extension for Mark {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::argv;
+    use crate::ext::testing;
 
     fn rule(words: &str) -> Result<Mark> {
-        let mut args: Vec<String> = ["-t", "mangle", "-A", "PREROUTING", "-j", "MARK"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        args.extend(words.split_whitespace().map(str::to_string));
-        let inv = argv::parse(&args, "filter", false)?;
-        let rule = inv.rules.first().expect("one rule");
-        match &rule.target {
-            crate::model::Target::Ext(t) => Ok(t
-                .as_any()
-                .downcast_ref::<Mark>()
-                .expect("a MARK target")
-                .clone()),
-            _ => panic!("no target"),
-        }
+        testing::target(&testing::words(&format!(
+            "-t mangle -A PREROUTING -j MARK {words}"
+        )))
     }
 
-    fn texts(m: &Mark) -> (String, String) {
-        let (mut s, mut p) = (String::new(), String::new());
-        m.save(&mut s);
-        m.print(&mut p, true);
-        (s, p)
+    fn texts(ext: &Mark) -> (String, String) {
+        testing::texts(ext, true)
     }
 
     #[test]

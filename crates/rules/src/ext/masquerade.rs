@@ -5,7 +5,7 @@
 
 use std::any::Any;
 
-use super::nat::{parse_ports, ports_allowed, print_range, NatRange};
+use super::nat::{print_range, NatRange};
 use super::{Extension, OptCall, OptDef};
 use crate::error::Result;
 use crate::model::{Hook, HookMask, TableId};
@@ -41,13 +41,10 @@ impl Extension for Masquerade {
     fn parse(&mut self, call: &mut OptCall<'_>) -> Result<()> {
         match call.name {
             "to-ports" => {
-                let (ports, base) = parse_ports(call.arg(), ports_allowed(call.ctx.proto))?;
-                self.range.ports = Some(ports);
-                self.range.base = base.map(|_| 0);
+                self.range.parse_to_ports(call.arg(), call.ctx.proto)?;
+                self.range.compat_base();
             }
-            "random" => self.range.random = true,
-            "random-fully" => self.range.random_fully = true,
-            _ => {}
+            flag => self.range.set_flag(flag),
         }
         Ok(())
     }
@@ -81,31 +78,14 @@ impl Extension for Masquerade {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ext::testing;
 
     fn parsed(proto: u8, opts: &[(&'static str, Option<&str>)]) -> Result<Masquerade> {
-        let mut m = Masquerade::default();
-        for (name, value) in opts {
-            let mut none = || None;
-            let mut call = OptCall {
-                name,
-                invert: false,
-                value: value.map(str::to_string),
-                ctx: super::super::RuleCtx {
-                    proto,
-                    proto_invert: false,
-                },
-                extra: &mut none,
-            };
-            m.parse(&mut call)?;
-        }
-        Ok(m)
+        testing::options(proto, opts)
     }
 
-    fn both(m: &Masquerade) -> (String, String) {
-        let (mut s, mut p) = (String::new(), String::new());
-        m.save(&mut s);
-        m.print(&mut p, false);
-        (s, p)
+    fn both(t: &Masquerade) -> (String, String) {
+        testing::texts(t, false)
     }
 
     #[test]

@@ -15,6 +15,8 @@ use std::fmt::Debug;
 use crate::error::{Errno, Error, Result};
 use crate::model::{Hook, HookMask, TableId};
 
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod util;
 
 // One module per extension (keep alphabetical within each group).
@@ -144,9 +146,18 @@ pub struct OptCall<'a> {
     /// Further arguments, for options that consume more than one word
     /// (`--tcp-flags MASK COMP`): the next words of the command line.
     pub(crate) extra: &'a mut dyn FnMut() -> Option<String>,
+    /// Where [`OptCall::warn`] puts its lines.
+    pub(crate) warnings: &'a mut Vec<String>,
 }
 
 impl OptCall<'_> {
+    /// A line iptables writes to stderr while parsing this option without
+    /// failing (it may still fail afterwards): the caller prints the
+    /// collected lines in order, before any error message.
+    pub fn warn(&mut self, line: impl Into<String>) {
+        self.warnings.push(line.into());
+    }
+
     /// The option's argument (always present for [`ArgKind::Required`]).
     pub fn arg(&self) -> &str {
         self.value.as_deref().unwrap_or("")
@@ -201,6 +212,13 @@ pub trait Extension: ExtClone + Debug + Send + Sync + 'static {
     /// mandatory options, defaults, combinations.
     fn finish(&mut self, _ctx: &RuleCtx) -> Result<()> {
         Ok(())
+    }
+
+    /// A line the final check writes to stderr before checking anything
+    /// (an `x6_fcheck` that warns and goes on); printed before any error
+    /// of [`Extension::finish`].
+    fn final_warning(&self) -> Option<String> {
+        None
     }
 
     /// The options in iptables-save form, each with a leading space

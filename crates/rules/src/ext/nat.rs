@@ -4,6 +4,7 @@
 
 use std::net::Ipv4Addr;
 
+use super::util::strtoui_prefix;
 use crate::error::{Error, Result};
 use crate::netdb;
 
@@ -26,6 +27,36 @@ pub struct NatRange {
     pub persistent: bool,
 }
 
+impl NatRange {
+    /// The flag options the NAT targets share (`--random`,
+    /// `--random-fully`, `--persistent`; libxt_NAT.c `NAT_parse` and
+    /// friends), by option name.
+    pub fn set_flag(&mut self, opt: &str) {
+        match opt {
+            "random" => self.random = true,
+            "random-fully" => self.random_fully = true,
+            "persistent" => self.persistent = true,
+            _ => {}
+        }
+    }
+
+    /// `--to-ports PORTS` of MASQUERADE and REDIRECT (libxt_NAT.c
+    /// `parse_ports`), in a rule of protocol `proto`.
+    pub fn parse_to_ports(&mut self, text: &str, proto: u8) -> Result<()> {
+        let (ports, base) = parse_ports(text, ports_allowed(proto))?;
+        self.ports = Some(ports);
+        self.base = base;
+        Ok(())
+    }
+
+    /// For targets on the IPv4 compat struct
+    /// (`nf_nat_ipv4_multi_range_compat`), which has no room for a
+    /// shifted port map's base: the flag stays, the value is 0.
+    pub fn compat_base(&mut self) {
+        self.base = self.base.map(|_| 0);
+    }
+}
+
 /// libxt_NAT.c `__NAT_parse`: the protocols a port may be given for
 /// (ICMP too, whatever the message says). `-p` counts even inverted.
 pub fn ports_allowed(proto: u8) -> bool {
@@ -34,38 +65,6 @@ pub fn ports_allowed(proto: u8) -> bool {
 
 fn need_proto() -> Error {
     Error::param("Need TCP, UDP, SCTP or DCCP with port specification")
-}
-
-/// `xtables_strtoui(s, &end, …)` in base 0: leading blanks and `+` are
-/// allowed, `-` is not, digits are read as far as they go. Returns the
-/// value and the rest, or `None` with no digits, on overflow or outside
-/// `min..=max`.
-fn strtoui_prefix(s: &str, min: u64, max: u64) -> Option<(u64, &str)> {
-    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    let t = match t.strip_prefix('+') {
-        Some(r) if !r.starts_with(['+', '-']) => r,
-        Some(_) => return None,
-        None if t.starts_with('-') => return None,
-        None => t,
-    };
-    let hex_digits = t
-        .strip_prefix("0x")
-        .or_else(|| t.strip_prefix("0X"))
-        .filter(|r| r.starts_with(|c: char| c.is_ascii_hexdigit()));
-    let (radix, digits) = match hex_digits {
-        Some(r) => (16, r),
-        None if t.starts_with('0') => (8, t),
-        None => (10, t),
-    };
-    let len = digits
-        .find(|c: char| !c.is_digit(radix))
-        .unwrap_or(digits.len());
-    if len == 0 {
-        return None;
-    }
-    let (num, rest) = digits.split_at(len);
-    let value = u64::from_str_radix(num, radix).ok()?;
-    (min..=max).contains(&value).then_some((value, rest))
 }
 
 /// `xtables_service_to_port(name, NULL)`: getservbyname for any protocol
@@ -132,8 +131,7 @@ pub fn parse_to(text: &str, portok: bool, range: &mut NatRange) -> Result<()> {
     let mut start = text;
     if let Some(i) = colon {
         let (ports, base) = parse_ports(&text[i + 1..], portok)?;
-        range.ports = Some(ports);
-        range.base = base;
+        (range.ports, range.base) = (Some(ports), base);
         // libxt_NAT.c takes a colon at offset 0 or 2 (meant for "[]:")
         // as "no address".
         if i == 0 || i == 2 {

@@ -230,15 +230,7 @@ mod tests {
 
     fn parsed(arg: &str) -> Result<Netmap> {
         let mut n = Netmap::default();
-        let mut none = || None;
-        let mut call = OptCall {
-            name: "to",
-            invert: false,
-            value: Some(arg.to_string()),
-            ctx: Default::default(),
-            extra: &mut none,
-        };
-        n.parse(&mut call)?;
+        crate::ext::testing::option(&mut n, "to", Some(arg), RuleCtx::default())?;
         n.finish(&RuleCtx::default())?;
         Ok(n)
     }

@@ -8,7 +8,7 @@
 
 use std::any::Any;
 
-use super::util::{check_exclusions, parse_opt_uint, save_string, truncate_bytes, Excl};
+use super::util::{parse_opt_uint, save_string, truncate_bytes, xt_fcheck, XtOpt};
 use super::{Extension, OptCall, OptDef, RuleCtx};
 use crate::error::{Error, Result};
 
@@ -23,32 +23,12 @@ const O_SIZE: u32 = 3;
 const O_THRESHOLD: u32 = 4;
 
 /// libxt_NFLOG.c `NFLOG_opts`, in table order.
-const EXCL: &[Excl] = &[
-    Excl {
-        name: "nflog-group",
-        id: O_GROUP,
-        excl: 0,
-    },
-    Excl {
-        name: "nflog-prefix",
-        id: O_PREFIX,
-        excl: 0,
-    },
-    Excl {
-        name: "nflog-range",
-        id: O_RANGE,
-        excl: 1 << O_SIZE,
-    },
-    Excl {
-        name: "nflog-size",
-        id: O_SIZE,
-        excl: 1 << O_RANGE,
-    },
-    Excl {
-        name: "nflog-threshold",
-        id: O_THRESHOLD,
-        excl: 0,
-    },
+const EXCL: &[XtOpt] = &[
+    XtOpt::new(O_GROUP, "nflog-group"),
+    XtOpt::new(O_PREFIX, "nflog-prefix"),
+    XtOpt::new(O_RANGE, "nflog-range").excl(1 << O_SIZE),
+    XtOpt::new(O_SIZE, "nflog-size").excl(1 << O_RANGE),
+    XtOpt::new(O_THRESHOLD, "nflog-threshold"),
 ];
 
 static OPTIONS: &[OptDef] = &[
@@ -139,9 +119,15 @@ impl Extension for Nflog {
         Ok(())
     }
 
+    fn final_warning(&self) -> Option<String> {
+        // libxt_NFLOG.c NFLOG_check, before xtables' exclusion check.
+        (self.given & (1 << O_RANGE) != 0).then(|| {
+            "warn: --nflog-range has never worked and is no longer supported, please use --nflog-size instead".into()
+        })
+    }
+
     fn finish(&mut self, _ctx: &RuleCtx) -> Result<()> {
-        // NFLOG_check also warns on stderr about --nflog-range.
-        check_exclusions("NFLOG", EXCL, self.given)
+        xt_fcheck("NFLOG", EXCL, self.given)
     }
 
     fn save(&self, out: &mut String) {
@@ -160,30 +146,31 @@ impl Extension for Nflog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::argv;
+    use crate::ext::testing;
 
     fn rule(words: &[&str]) -> Result<Nflog> {
-        let mut args: Vec<String> = ["-A", "INPUT", "-j", "NFLOG"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        args.extend(words.iter().map(|s| s.to_string()));
-        let inv = argv::parse(&args, "filter", false)?;
-        match &inv.rules.first().expect("one rule").target {
-            crate::model::Target::Ext(t) => Ok(t
-                .as_any()
-                .downcast_ref::<Nflog>()
-                .expect("an NFLOG target")
-                .clone()),
-            _ => panic!("no target"),
-        }
+        let mut args = testing::words("-A INPUT -j NFLOG");
+        args.extend(words);
+        testing::target(&args)
     }
 
-    fn texts(n: &Nflog) -> (String, String) {
-        let (mut s, mut p) = (String::new(), String::new());
-        n.save(&mut s);
-        n.print(&mut p, true);
-        (s, p)
+    fn texts(ext: &Nflog) -> (String, String) {
+        testing::texts(ext, true)
+    }
+
+    #[test]
+    fn range_warns_before_the_final_check() {
+        let line = "warn: --nflog-range has never worked and is no longer supported, please use --nflog-size instead";
+        let (w, e) = crate::ext::testing::warnings("-A INPUT -j NFLOG --nflog-range 5");
+        assert_eq!((w, e), (vec![line.to_string()], None));
+        let (w, e) =
+            crate::ext::testing::warnings("-A INPUT -j NFLOG --nflog-size 3 --nflog-range 5");
+        assert_eq!(w, [line]);
+        assert!(e.is_some_and(|e| e.contains("cannot be used together")));
+        // Matches are checked first, wherever -j stands.
+        let (w, e) = crate::ext::testing::warnings("-A INPUT -j NFLOG --nflog-range 5 -m iprange");
+        assert!(w.is_empty());
+        assert!(e.is_some_and(|e| e.starts_with("iprange match:")));
     }
 
     #[test]

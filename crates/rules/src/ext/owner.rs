@@ -190,20 +190,11 @@ impl Extension for Owner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::argv;
+    use crate::ext::testing;
     use crate::model::TableId;
 
     fn rule(words: &str) -> Result<Owner> {
-        let args: Vec<String> = format!("-A OUTPUT -m owner {words}")
-            .split_whitespace()
-            .map(str::to_string)
-            .collect();
-        let inv = argv::parse(&args, "filter", false)?;
-        let m = &inv.rules.first().expect("one rule").matches[0];
-        Ok(m.as_any()
-            .downcast_ref::<Owner>()
-            .expect("an owner match")
-            .clone())
+        testing::first_match(&testing::words(&format!("-A OUTPUT -m owner {words}")))
     }
 
     fn texts(o: &Owner, numeric: bool) -> (String, String) {

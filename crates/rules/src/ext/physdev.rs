@@ -69,11 +69,13 @@ impl Extension for Physdev {
         let flag = match call.name {
             "physdev-in" => {
                 // physdev_parse: xtables_parse_interface on the argument.
-                self.physindev = parse_interface(call.arg(), false)?.name;
+                let arg = call.value.as_deref().unwrap_or("");
+                self.physindev = parse_interface(arg, false, call.warnings)?.name;
                 XT_PHYSDEV_OP_IN
             }
             "physdev-out" => {
-                self.physoutdev = parse_interface(call.arg(), false)?.name;
+                let arg = call.value.as_deref().unwrap_or("");
+                self.physoutdev = parse_interface(arg, false, call.warnings)?.name;
                 XT_PHYSDEV_OP_OUT
             }
             "physdev-is-in" => XT_PHYSDEV_OP_ISIN,
@@ -139,21 +141,13 @@ impl Extension for Physdev {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::argv;
+    use crate::ext::testing;
     use crate::model::TableId;
 
     fn rule(words: &[&str]) -> Result<Physdev> {
-        let mut args: Vec<String> = ["-A", "INPUT", "-m", "physdev"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        args.extend(words.iter().map(|s| s.to_string()));
-        let inv = argv::parse(&args, "filter", false)?;
-        let m = &inv.rules.first().expect("one rule").matches[0];
-        Ok(m.as_any()
-            .downcast_ref::<Physdev>()
-            .expect("a physdev match")
-            .clone())
+        let mut args = testing::words("-A INPUT -m physdev");
+        args.extend(words);
+        testing::first_match(&args)
     }
 
     fn ctx(hook: Option<Hook>) -> CheckCtx {
@@ -163,6 +157,26 @@ mod tests {
             proto: 0,
             proto_invert: false,
         }
+    }
+
+    #[test]
+    fn weird_interface_names_warn() {
+        let weird = |n: &str| {
+            format!("Warning: weird character in interface `{n}' ('/' and ' ' are not allowed by the kernel).")
+        };
+        let (w, e) =
+            crate::ext::testing::warnings("-A INPUT -m physdev --physdev-in a/b --physdev-out x/");
+        assert_eq!(w, [weird("a/b"), weird("x/")]);
+        assert_eq!(e, None);
+        let (w, e) =
+            crate::ext::testing::warnings("-A INPUT -m physdev --physdev-in / --physdev-in x");
+        assert_eq!(w, [weird("/")]);
+        assert!(e.is_some());
+        // Too long is refused before the warning.
+        let (w, e) =
+            crate::ext::testing::warnings("-A INPUT -m physdev --physdev-in abcdefghijklmno/");
+        assert!(w.is_empty());
+        assert!(e.is_some_and(|e| e.contains("IFNAMSIZ")));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::any::Any;
 
-use super::nat::{parse_ports, ports_allowed, print_range, NatRange};
+use super::nat::{print_range, NatRange};
 use super::{Extension, OptCall, OptDef, RuleCtx};
 use crate::error::{Error, Result};
 use crate::model::{Hook, HookMask, TableId};
@@ -35,13 +35,8 @@ impl Extension for Redirect {
 
     fn parse(&mut self, call: &mut OptCall<'_>) -> Result<()> {
         match call.name {
-            "to-ports" => {
-                let (ports, base) = parse_ports(call.arg(), ports_allowed(call.ctx.proto))?;
-                self.range.ports = Some(ports);
-                self.range.base = base;
-            }
-            "random" => self.range.random = true,
-            _ => {}
+            "to-ports" => self.range.parse_to_ports(call.arg(), call.ctx.proto)?,
+            flag => self.range.set_flag(flag),
         }
         Ok(())
     }
@@ -85,33 +80,14 @@ impl Extension for Redirect {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ext::testing;
 
     fn parsed(proto: u8, opts: &[(&'static str, Option<&str>)]) -> Result<Redirect> {
-        let mut r = Redirect::default();
-        let ctx = RuleCtx {
-            proto,
-            proto_invert: false,
-        };
-        for (name, value) in opts {
-            let mut none = || None;
-            let mut call = OptCall {
-                name,
-                invert: false,
-                value: value.map(str::to_string),
-                ctx,
-                extra: &mut none,
-            };
-            r.parse(&mut call)?;
-        }
-        r.finish(&ctx)?;
-        Ok(r)
+        testing::options(proto, opts)
     }
 
-    fn both(r: &Redirect) -> (String, String) {
-        let (mut s, mut p) = (String::new(), String::new());
-        r.save(&mut s);
-        r.print(&mut p, true);
-        (s, p)
+    fn both(t: &Redirect) -> (String, String) {
+        testing::texts(t, true)
     }
 
     #[test]

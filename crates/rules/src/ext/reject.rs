@@ -79,18 +79,22 @@ impl RejectWith {
     /// starts with `text`, ignoring case (so `""` and `icmp` mean
     /// icmp-net-unreachable).
     pub fn parse(text: &str) -> Result<RejectWith> {
-        let is_prefix = |full: &str| {
-            full.as_bytes()
-                .get(..text.len())
-                .is_some_and(|head| head.eq_ignore_ascii_case(text.as_bytes()))
-        };
-        if let Some((w, _, _)) = TYPES.iter().find(|(_, n, a)| is_prefix(n) || is_prefix(a)) {
+        let found = TYPES
+            .iter()
+            .find(|(_, n, a)| abbreviates(text, n) || abbreviates(text, a));
+        if let Some((w, _, _)) = found {
             return Ok(*w);
         }
-        // iptables also prints "--reject-with echo-reply no longer
-        // supported" to stderr for a prefix of echo-reply/echoreply.
         Err(Error::param(format!("unknown reject type \"{text}\"")))
     }
+}
+
+/// `strncasecmp(full, text, strlen(text)) == 0`: `text` starts `full`,
+/// ignoring ASCII case.
+fn abbreviates(text: &str, full: &str) -> bool {
+    full.as_bytes()
+        .get(..text.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(text.as_bytes()))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,7 +130,16 @@ impl Extension for Reject {
 
     fn parse(&mut self, call: &mut OptCall<'_>) -> Result<()> {
         if call.name == "reject-with" {
-            self.with = RejectWith::parse(call.arg())?;
+            let parsed = RejectWith::parse(call.arg());
+            // REJECT_parse: an unknown type that starts echo-reply or
+            // echoreply (ignoring case) is refused after this line.
+            let text = call.arg();
+            if parsed.is_err()
+                && (abbreviates(text, "echo-reply") || abbreviates(text, "echoreply"))
+            {
+                call.warn("--reject-with echo-reply no longer supported");
+            }
+            self.with = parsed?;
         }
         Ok(())
     }
@@ -170,15 +183,7 @@ mod tests {
 
     fn parsed(arg: &str) -> Result<Reject> {
         let mut r = Reject::default();
-        let mut none = || None;
-        let mut call = OptCall {
-            name: "reject-with",
-            invert: false,
-            value: Some(arg.to_string()),
-            ctx: Default::default(),
-            extra: &mut none,
-        };
-        r.parse(&mut call)?;
+        crate::ext::testing::option(&mut r, "reject-with", Some(arg), Default::default())?;
         Ok(r)
     }
 
@@ -189,6 +194,25 @@ mod tests {
             proto,
             proto_invert,
         }
+    }
+
+    #[test]
+    fn echo_reply_warns_then_fails() {
+        let line = "--reject-with echo-reply no longer supported";
+        for arg in ["echo-reply", "ECHOR", "e", "echoreply"] {
+            let (w, e) =
+                crate::ext::testing::warnings(&format!("-A INPUT -j REJECT --reject-with {arg}"));
+            assert_eq!(w, [line], "{arg}");
+            assert_eq!(e, Some(format!("unknown reject type \"{arg}\"")));
+        }
+        for arg in ["echo-reply-x", "x"] {
+            let (w, e) =
+                crate::ext::testing::warnings(&format!("-A INPUT -j REJECT --reject-with {arg}"));
+            assert!(w.is_empty(), "{arg}");
+            assert!(e.is_some());
+        }
+        let (w, e) = crate::ext::testing::warnings("-A INPUT -j REJECT --reject-with tcp");
+        assert!(w.is_empty() && e.is_none());
     }
 
     #[test]

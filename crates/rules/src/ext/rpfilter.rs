@@ -90,25 +90,12 @@ impl Extension for Rpfilter {
 mod tests {
     use super::*;
     use crate::argv;
-    use crate::error::Error;
+    use crate::ext::testing::{self, words};
     use crate::model::Ruleset;
     use crate::ops;
 
-    fn words(s: &str) -> Vec<String> {
-        s.split_whitespace().map(str::to_string).collect()
-    }
-
     fn run(rule: &str) -> Result<Rpfilter> {
-        let inv = argv::parse(
-            &words(&format!("-t mangle -A PREROUTING {rule}")),
-            "filter",
-            false,
-        )?;
-        let r = inv.rules.first().ok_or_else(|| Error::param("no rule"))?;
-        r.matches
-            .iter()
-            .find_map(|m| m.as_any().downcast_ref::<Rpfilter>().cloned())
-            .ok_or_else(|| Error::param("no rpfilter"))
+        testing::first_match(&words(&format!("-t mangle -A PREROUTING {rule}")))
     }
 
     /// Runs iptables commands in turn on one ruleset; the last one's result.

@@ -226,9 +226,12 @@ impl Extension for SetMatch {
                 let op = &call.name["bytes-".len()..];
                 parse_counter_opt(&mut self.bytes, "bytes", op, call)?;
             }
-            // "match-set" and its deprecated alias "set" (for which
-            // iptables also warns on stderr).
+            // "match-set" and its deprecated alias "set".
             _ => {
+                if call.name == "set" {
+                    // libxt_set.c set_parse_v4: a warning, then as --match-set.
+                    call.warn("--set option deprecated, please use --match-set");
+                }
                 if self.name.is_some() {
                     return Err(Error::param("--match-set can be specified only once"));
                 }
@@ -271,17 +274,27 @@ impl Extension for SetMatch {
 mod tests {
     use super::*;
     use crate::argv;
+    use crate::ext::testing::{self, words};
     use crate::restore::{restore, RestoreOptions};
 
-    fn words(s: &str) -> Vec<String> {
-        s.split_whitespace().map(str::to_string).collect()
+    fn err(rule: &str) -> String {
+        testing::parse_error(&format!("-A INPUT {rule}"))
     }
 
-    fn err(rule: &str) -> String {
-        argv::parse(&words(&format!("-A INPUT {rule}")), "filter", false)
-            .map(|_| ())
-            .unwrap_err()
-            .to_string()
+    #[test]
+    fn set_option_warns_that_it_is_deprecated() {
+        let line = "--set option deprecated, please use --match-set";
+        for rule in [
+            "-m set --set foo src",
+            "-m set ! --set foo",
+            "-m set --set foo",
+        ] {
+            let (w, e) = crate::ext::testing::warnings(&format!("-A INPUT {rule}"));
+            assert_eq!(w, [line], "{rule}");
+            assert!(e.is_some(), "{rule}");
+        }
+        let (w, _) = crate::ext::testing::warnings("-A INPUT -m set --match-set foo src");
+        assert!(w.is_empty());
     }
 
     #[test]

@@ -208,17 +208,10 @@ impl Extension for SetTarget {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::argv;
-
-    fn words(s: &str) -> Vec<String> {
-        s.split_whitespace().map(str::to_string).collect()
-    }
+    use crate::ext::testing;
 
     fn err(cmd: &str) -> String {
-        argv::parse(&words(cmd), "filter", false)
-            .map(|_| ())
-            .unwrap_err()
-            .to_string()
+        testing::parse_error(cmd)
     }
 
     #[test]

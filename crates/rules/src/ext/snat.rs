@@ -43,18 +43,12 @@ impl Extension for Snat {
     fn parse(&mut self, call: &mut OptCall<'_>) -> Result<()> {
         match call.name {
             "to-source" => {
-                let mut r = NatRange::default();
-                parse_to(call.arg(), ports_allowed(call.ctx.proto), &mut r)?;
+                parse_to(call.arg(), ports_allowed(call.ctx.proto), &mut self.range)?;
                 // libxt_NAT.c `NAT_parse`: the compat struct drops the base.
-                self.range.addrs = r.addrs;
-                self.range.ports = r.ports;
-                self.range.base = r.base.map(|_| 0);
+                self.range.compat_base();
                 self.given_to = true;
             }
-            "random" => self.range.random = true,
-            "random-fully" => self.range.random_fully = true,
-            "persistent" => self.range.persistent = true,
-            _ => {}
+            flag => self.range.set_flag(flag),
         }
         Ok(())
     }
@@ -95,26 +89,14 @@ impl Extension for Snat {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ext::testing;
 
     fn parsed(proto: u8, opts: &[(&'static str, Option<&str>)]) -> Result<Snat> {
-        let mut d = Snat::default();
-        let ctx = RuleCtx {
-            proto,
-            proto_invert: false,
-        };
-        for (name, value) in opts {
-            let mut none = || None;
-            let mut call = OptCall {
-                name,
-                invert: false,
-                value: value.map(str::to_string),
-                ctx,
-                extra: &mut none,
-            };
-            d.parse(&mut call)?;
-        }
-        d.finish(&ctx)?;
-        Ok(d)
+        testing::options(proto, opts)
+    }
+
+    fn both(t: &Snat) -> (String, String) {
+        testing::texts(t, true)
     }
 
     #[test]
@@ -129,9 +111,7 @@ mod tests {
             ],
         )
         .unwrap();
-        let (mut s, mut p) = (String::new(), String::new());
-        d.save(&mut s);
-        d.print(&mut p, true);
+        let (s, p) = both(&d);
         assert_eq!(
             s,
             " --to-source 1.2.3.4:1000-2000/0 --random --random-fully --persistent"

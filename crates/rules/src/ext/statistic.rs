@@ -368,19 +368,10 @@ impl Extension for Statistic {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::argv;
+    use crate::ext::testing;
 
     fn rule(words: &str) -> Result<Statistic> {
-        let args: Vec<String> = format!("-A INPUT -m statistic {words}")
-            .split_whitespace()
-            .map(str::to_string)
-            .collect();
-        let inv = argv::parse(&args, "filter", false)?;
-        let m = &inv.rules.first().expect("one rule").matches[0];
-        Ok(m.as_any()
-            .downcast_ref::<Statistic>()
-            .expect("a statistic match")
-            .clone())
+        testing::first_match(&testing::words(&format!("-A INPUT -m statistic {words}")))
     }
 
     fn texts(words: &str) -> (String, String) {

@@ -109,23 +109,13 @@ impl Extension for Tcpmss {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::argv;
+    use crate::ext::testing;
     use crate::model::TableId;
 
     fn rule(words: &str) -> Result<Tcpmss> {
-        let args: Vec<String> = format!("-t mangle -A FORWARD -p tcp -j TCPMSS {words}")
-            .split_whitespace()
-            .map(str::to_string)
-            .collect();
-        let inv = argv::parse(&args, "filter", false)?;
-        match &inv.rules.first().expect("one rule").target {
-            crate::model::Target::Ext(t) => Ok(t
-                .as_any()
-                .downcast_ref::<Tcpmss>()
-                .expect("a TCPMSS target")
-                .clone()),
-            _ => panic!("no target"),
-        }
+        testing::target(&testing::words(&format!(
+            "-t mangle -A FORWARD -p tcp -j TCPMSS {words}"
+        )))
     }
 
     fn ctx(hook: Option<Hook>, proto: u8, proto_invert: bool) -> CheckCtx {

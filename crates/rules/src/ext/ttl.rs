@@ -3,7 +3,7 @@
 
 use std::any::Any;
 
-use super::util::parse_xt_uint;
+use super::util::parse_opt_uint;
 use super::{Extension, OptCall, OptDef, RuleCtx};
 use crate::error::{Error, Result};
 
@@ -62,7 +62,7 @@ impl Extension for Ttl {
             return Err(super::only_once("ttl", CANONICAL[id]));
         }
         self.given[id] = true;
-        self.ttl = parse_xt_uint(call.arg(), "ttl", CANONICAL[id], 0, 255)? as u8;
+        self.ttl = parse_opt_uint("ttl", CANONICAL[id], call.arg(), 0, 255)? as u8;
         self.mode = match (id, call.invert) {
             (0, false) => TtlMode::Eq,
             (0, true) => TtlMode::Ne,

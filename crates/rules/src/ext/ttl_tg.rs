@@ -4,7 +4,7 @@
 
 use std::any::Any;
 
-use super::util::{check_exclusions, parse_opt_uint, Excl};
+use super::util::{parse_opt_uint, xt_fcheck, XtOpt};
 use super::{Extension, OptCall, OptDef, RuleCtx};
 use crate::error::{Error, Result};
 use crate::model::TableId;
@@ -16,22 +16,10 @@ const O_TTL_DEC: u32 = 2;
 const F_ANY: u32 = 0x7;
 
 /// libipt_TTL.c `TTL_opts`, in table order.
-const EXCL: &[Excl] = &[
-    Excl {
-        name: "ttl-set",
-        id: O_TTL_SET,
-        excl: F_ANY,
-    },
-    Excl {
-        name: "ttl-dec",
-        id: O_TTL_DEC,
-        excl: F_ANY,
-    },
-    Excl {
-        name: "ttl-inc",
-        id: O_TTL_INC,
-        excl: F_ANY,
-    },
+const EXCL: &[XtOpt] = &[
+    XtOpt::new(O_TTL_SET, "ttl-set").excl(F_ANY),
+    XtOpt::new(O_TTL_DEC, "ttl-dec").excl(F_ANY),
+    XtOpt::new(O_TTL_INC, "ttl-inc").excl(F_ANY),
 ];
 
 static OPTIONS: &[OptDef] = &[
@@ -88,7 +76,7 @@ impl Extension for Ttl {
         if self.given == 0 {
             return Err(Error::param("TTL: You must specify an action"));
         }
-        check_exclusions("TTL", EXCL, self.given)
+        xt_fcheck("TTL", EXCL, self.given)
     }
 
     fn table(&self) -> Option<TableId> {
@@ -122,22 +110,12 @@ impl Extension for Ttl {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::argv;
+    use crate::ext::testing;
 
     fn rule(words: &str) -> Result<Ttl> {
-        let args: Vec<String> = format!("-t mangle -A PREROUTING -j TTL {words}")
-            .split_whitespace()
-            .map(str::to_string)
-            .collect();
-        let inv = argv::parse(&args, "filter", false)?;
-        match &inv.rules.first().expect("one rule").target {
-            crate::model::Target::Ext(t) => Ok(t
-                .as_any()
-                .downcast_ref::<Ttl>()
-                .expect("a TTL target")
-                .clone()),
-            _ => panic!("no target"),
-        }
+        testing::target(&testing::words(&format!(
+            "-t mangle -A PREROUTING -j TTL {words}"
+        )))
     }
 
     #[test]

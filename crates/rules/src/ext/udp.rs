@@ -142,20 +142,12 @@ impl Extension for Udp {
 mod tests {
     use super::*;
     use crate::argv;
+    use crate::ext::testing::{self, words};
     use crate::model::Ruleset;
     use crate::ops;
 
-    fn words(s: &str) -> Vec<String> {
-        s.split_whitespace().map(str::to_string).collect()
-    }
-
     fn run(rule: &str) -> Result<Udp> {
-        let inv = argv::parse(&words(&format!("-A INPUT {rule}")), "filter", false)?;
-        let r = inv.rules.first().ok_or_else(|| Error::param("no rule"))?;
-        r.matches
-            .iter()
-            .find_map(|m| m.as_any().downcast_ref::<Udp>().cloned())
-            .ok_or_else(|| Error::param("no udp"))
+        testing::first_match(&words(&format!("-A INPUT {rule}")))
     }
 
     fn saved(u: &Udp) -> String {

@@ -1,9 +1,14 @@
 //! Parsing and printing helpers shared by extensions (libxtables'
 //! `xtables_parse_port`, `xtables_strtoui`, service-name printing).
 
+use std::any::Any;
+use std::fmt::Debug;
+use std::marker::PhantomData;
+
+use super::{must_be_specified, Extension, OptCall, OptDef, RuleCtx};
 use crate::error::{Error, Result};
 use crate::netdb;
-use crate::num::strtoul_range;
+use crate::num::{strtoul_range, C_SPACE};
 
 /// The name iptables passes to getservbyname for a protocol number.
 pub fn proto_service_name(proto: u8) -> &'static str {
@@ -59,7 +64,7 @@ pub fn parse_port_range(text: &str, proto: &str) -> Result<(u16, u16)> {
 /// refused) and the text after it. `None` when no digit is there or the
 /// value overflows (ERANGE).
 pub fn strtoul_prefix(text: &str) -> Option<(u64, &str)> {
-    let t = text.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let t = text.trim_start_matches(C_SPACE);
     if t.starts_with('-') {
         return None;
     }
@@ -87,19 +92,6 @@ pub fn strtoul_prefix(text: &str) -> Option<(u64, &str)> {
 /// a range check.
 pub fn strtoui_prefix(text: &str, min: u64, max: u64) -> Option<(u64, &str)> {
     strtoul_prefix(text).filter(|(v, _)| (min..=max).contains(v))
-}
-
-/// libxtables `xtopt_parse_int` (`XTTYPE_UINT8/16/32/64`): a whole
-/// base-0 number in `min..=max`.
-pub fn parse_xt_uint(text: &str, ext: &str, opt: &str, min: u64, max: u64) -> Result<u64> {
-    strtoul_prefix(text)
-        .filter(|(v, rest)| rest.is_empty() && (min..=max).contains(v))
-        .map(|(v, _)| v)
-        .ok_or_else(|| {
-            Error::param(format!(
-                "{ext}: bad value for option \"--{opt}\", or out of range ({min}-{max}).\n"
-            ))
-        })
 }
 
 /// libxtables `xtopt_parse_mint` (`XTTYPE_UINT*RC` without a
@@ -173,6 +165,135 @@ pub fn mark_mask_text(val: u32, mask: u32) -> String {
     } else {
         format!(" {val:#x}/{mask:#x}")
     }
+}
+
+/// What tells the mark and connmark matches apart; everything else they
+/// share (libxt_mark.c and libxt_connmark.c revision 1 differ only in
+/// the name and the `-L` text).
+pub trait MarkKind: Debug + Clone + Default + PartialEq + Eq + Send + Sync + 'static {
+    /// The match's name (`-m NAME`).
+    const NAME: &'static str;
+    /// The `-L` text before the value.
+    fn print_head(out: &mut String, invert: bool);
+}
+
+/// `-m mark|connmark [!] --mark VALUE[/MASK]`: matches when the mark
+/// ANDed with `mask` equals `mark`, xor `invert`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MarkMatch<K> {
+    pub mark: u32,
+    pub mask: u32,
+    pub invert: bool,
+    given: bool,
+    kind: PhantomData<K>,
+}
+
+impl<K: MarkKind> MarkMatch<K> {
+    pub fn new_boxed() -> Box<dyn Extension> {
+        Box::new(Self::default())
+    }
+}
+
+static MARK_OPTIONS: &[OptDef] = &[OptDef::value("mark").invertible()];
+
+impl<K: MarkKind> Extension for MarkMatch<K> {
+    fn name(&self) -> &'static str {
+        K::NAME
+    }
+
+    fn options(&self) -> &'static [OptDef] {
+        MARK_OPTIONS
+    }
+
+    fn parse(&mut self, call: &mut OptCall<'_>) -> Result<()> {
+        (self.mark, self.mask) = parse_mark_mask(call.arg(), K::NAME, "mark")?;
+        self.invert = call.invert;
+        self.given = true;
+        Ok(())
+    }
+
+    fn finish(&mut self, _ctx: &RuleCtx) -> Result<()> {
+        if !self.given {
+            return Err(must_be_specified(K::NAME, "mark"));
+        }
+        Ok(())
+    }
+
+    fn save(&self, out: &mut String) {
+        save_invert(out, self.invert);
+        out.push_str(" --mark");
+        out.push_str(&mark_mask_text(self.mark, self.mask));
+    }
+
+    fn print(&self, out: &mut String, _numeric: bool) {
+        K::print_head(out, self.invert);
+        out.push_str(&mark_mask_text(self.mark, self.mask));
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// The `-L` text of a mark/mask operation (libxt_MARK.c `mark_tg_print`,
+/// libxt_CONNMARK.c `connmark_tg_print` for CONNMARK's set mode).
+pub fn print_mark_op(out: &mut String, label: &str, mark: u32, mask: u32) {
+    if mark == 0 {
+        out.push_str(&format!(" {label} and 0x{:x}", !mask));
+    } else if mark == mask {
+        out.push_str(&format!(" {label} or 0x{mark:x}"));
+    } else if mask == 0 {
+        out.push_str(&format!(" {label} xor 0x{mark:x}"));
+    } else if mask == u32::MAX {
+        out.push_str(&format!(" {label} set 0x{mark:x}"));
+    } else {
+        out.push_str(&format!(" {label} xset 0x{mark:x}/0x{mask:x}"));
+    }
+}
+
+/// The mark/mask pair each operation option stands for
+/// (libxt_MARK.c `mark_tg_parse`, libxt_CONNMARK.c `connmark_tg_parse`).
+pub fn parse_mark_op(ext: &str, opt: &str, text: &str) -> Result<(u32, u32)> {
+    let word = |t: &str| parse_opt_uint(ext, opt, t, 0, u64::from(u32::MAX)).map(|v| v as u32);
+    Ok(match opt {
+        "set-xmark" => parse_mark_mask(text, ext, opt)?,
+        "set-mark" => {
+            let (mark, mask) = parse_mark_mask(text, ext, opt)?;
+            (mark, mark | mask)
+        }
+        "and-mark" => (0, !word(text)?),
+        "or-mark" => {
+            let v = word(text)?;
+            (v, v)
+        }
+        _ => (word(text)?, 0),
+    })
+}
+
+/// glibc `atoll`: optional blanks and sign, then decimal digits, the
+/// value saturated.
+pub fn atoll(s: &str) -> i64 {
+    let t = s.trim_start_matches(C_SPACE);
+    let (neg, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let mut v: i64 = 0;
+    for c in t.chars() {
+        let Some(d) = c.to_digit(10) else { break };
+        v = v.saturating_mul(10).saturating_add(i64::from(d));
+    }
+    if neg {
+        v.saturating_neg()
+    } else {
+        v
+    }
+}
+
+/// C `atoi`: [`atoll`] cut to an `int`.
+pub fn atoi(s: &str) -> i32 {
+    atoll(s) as i32
 }
 
 /// libxtables (xtoptions.c) `xtables_getportbyname`, used by the
@@ -270,35 +391,6 @@ pub fn parse_opt_uint(ext: &str, opt: &str, text: &str, min: u64, max: u64) -> R
     }
 }
 
-/// One option of an extension's xtables option table, for
-/// [`check_exclusions`]: its name, its id and the ids (as bits) it
-/// excludes (`xt_option_entry.excl`).
-pub struct Excl {
-    pub name: &'static str,
-    pub id: u32,
-    pub excl: u32,
-}
-
-/// The exclusion test of `xtables_options_fcheck` (libxtables/xtoptions.c):
-/// for each given option in table order, the first other given option (by
-/// id) that it excludes is an error. `given` holds the ids given, as bits.
-pub fn check_exclusions(ext: &str, table: &[Excl], given: u32) -> Result<()> {
-    for entry in table.iter().filter(|e| given & (1 << e.id) != 0) {
-        for id in 0..32u32 {
-            if id == entry.id || given & (1 << id) == 0 || entry.excl & (1 << id) == 0 {
-                continue;
-            }
-            if let Some(other) = table.iter().find(|o| o.id == id) {
-                return Err(Error::param(format!(
-                    "{ext}: option \"--{}\" cannot be used together with \"--{}\".\n",
-                    entry.name, other.name
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// The longest prefix of `s` of at most `max` bytes that ends on a
 /// character boundary: what strncpy/snprintf into a fixed C buffer keep
 /// of an ASCII string.
@@ -323,7 +415,7 @@ pub fn parse_uint(text: &str, min: u64, max: u64, what: &str) -> Result<u64> {
 /// blanks and a sign) and the text after it; `None` when no digit was read.
 /// Overflow saturates at `u64::MAX`; a minus sign wraps like C's.
 pub fn strtoul_prefix_wrapping(s: &str) -> Option<(u64, &str)> {
-    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let t = s.trim_start_matches(C_SPACE);
     let (negative, t) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
         Some(b'+') => (false, &t[1..]),
@@ -505,6 +597,29 @@ pub struct XtOpt {
     pub excl: u32,
 }
 
+/// The id of option `name` in an option table.
+pub fn xt_id(table: &[XtOpt], name: &str) -> u32 {
+    table.iter().find(|o| o.name == name).map_or(0, |o| o.id)
+}
+
+impl XtOpt {
+    /// An option that needs and excludes nothing.
+    pub const fn new(id: u32, name: &'static str) -> XtOpt {
+        XtOpt {
+            id,
+            name,
+            also: 0,
+            excl: 0,
+        }
+    }
+
+    /// The same, excluding the options whose ids are the bits of `ids`.
+    pub const fn excl(mut self, ids: u32) -> XtOpt {
+        self.excl = ids;
+        self
+    }
+}
+
 /// libxtables/xtoptions.c `xtables_options_fcheck` without `XTOPT_MAND`:
 /// for each given option in table order, every other id in turn, first
 /// "also requires", then "cannot be used together with".
@@ -577,7 +692,7 @@ mod tests {
 
     #[test]
     fn xt_uints() {
-        let p = |t| parse_xt_uint(t, "ttl", "ttl-eq", 0, 255);
+        let p = |t| parse_opt_uint("ttl", "ttl-eq", t, 0, 255);
         assert_eq!(p("0x10").unwrap(), 16);
         assert_eq!(p(" +7").unwrap(), 7);
         assert!(p("256").is_err());
