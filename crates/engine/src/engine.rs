@@ -312,7 +312,7 @@ impl Engine {
                         (12, 0, u32::from(bad.pointer) << 24),
                         bad.option,
                     ) {
-                        self.send_local(now, e, PacketMeta::default(), out);
+                        self.send_icmp(now, e, PacketMeta::default(), out);
                     }
                     return self.dropped(meta);
                 }
@@ -605,7 +605,11 @@ impl Engine {
                 local_origin: false,
                 ..meta
             };
+            // loopback_xmit queues it (netif_rx): it is received after
+            // the sender has let go of any lock, icmp_xmit_lock included.
+            let held = std::mem::replace(&mut self.env.icmp_xmit_locked, false);
             self.receive_routed(now, pkt, again, route, out);
+            self.env.icmp_xmit_locked = held;
             return Sent::Ok;
         }
         let mtu = self.topo.interface(dev).mtu;
@@ -709,7 +713,7 @@ impl Engine {
                     if let Some(reply) =
                         reply::echo_reply(now, &self.topo, &mut self.env, &pkt, &meta, s.dst)
                     {
-                        self.send_local(now, reply, PacketMeta::default(), out);
+                        self.send_icmp(now, reply, PacketMeta::default(), out);
                     }
                 }
             }
@@ -770,8 +774,18 @@ impl Engine {
                 ct: meta.ct.attached_to_answer(),
                 ..PacketMeta::default()
             };
-            self.send_local(now, e, answer, out);
+            self.send_icmp(now, e, answer, out);
         }
+    }
+
+    /// Sends an ICMP message of the kernel's own (`icmp_reply`,
+    /// `__icmp_send`): `icmp_push_reply` runs the output hooks with
+    /// `icmp_xmit_lock` held.
+    fn send_icmp(&mut self, now: Time, pkt: Vec<u8>, meta: PacketMeta, out: &mut Outputs) -> Sent {
+        let held = std::mem::replace(&mut self.env.icmp_xmit_locked, true);
+        let sent = self.local_out(now, pkt, meta, out);
+        self.env.icmp_xmit_locked = held;
+        sent
     }
 
     fn send_local(&mut self, now: Time, pkt: Vec<u8>, meta: PacketMeta, out: &mut Outputs) {
@@ -875,11 +889,10 @@ impl Engine {
         while !self.env.generated.is_empty() {
             let batch: Vec<Generated> = std::mem::take(&mut self.env.generated);
             for g in batch {
-                match g.kind {
-                    GeneratedKind::Datagram => {
-                        let _ = self.local_out(now, g.data, g.meta, out);
-                    }
-                }
+                let _ = match g.kind {
+                    GeneratedKind::Datagram => self.local_out(now, g.data, g.meta, out),
+                    GeneratedKind::Icmp => self.send_icmp(now, g.data, g.meta, out),
+                };
             }
         }
     }

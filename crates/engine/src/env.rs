@@ -41,6 +41,9 @@ pub struct Generated {
 pub enum GeneratedKind {
     /// A complete datagram to send with `ip_local_out`.
     Datagram,
+    /// An ICMP message, sent (like every ICMP the kernel builds) through
+    /// the ICMP socket with `icmp_xmit_lock` held.
+    Icmp,
 }
 
 #[derive(Debug)]
@@ -49,6 +52,11 @@ pub struct Env {
     pub generated: Vec<Generated>,
     /// Per-peer ICMP rate state.
     pub peers: Peers,
+    /// `icmp_xmit_lock` is held: an ICMP message of the kernel's own is
+    /// going through the output hooks. `__icmp_send` cannot take the lock
+    /// then (spin_trylock fails), so an error that a REJECT there would
+    /// send is never built.
+    pub icmp_xmit_locked: bool,
     ip_id: u16,
     /// Buffers for generated packets, reused.
     pool: Vec<Vec<u8>>,
@@ -60,6 +68,7 @@ impl Env {
             rng: Rng::new(seed),
             generated: Vec::new(),
             peers: Peers::new(seed),
+            icmp_xmit_locked: false,
             ip_id: (seed as u16) | 1,
             pool: Vec::new(),
         }

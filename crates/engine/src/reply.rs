@@ -233,6 +233,12 @@ pub fn icmp_error_echoing(
             return None;
         }
     }
+    // icmp_xmit_lock: the ICMP socket is busy sending the packet this
+    // error would be about (a REJECT in OUTPUT or POSTROUTING of the
+    // kernel's own echo reply or error).
+    if env.icmp_xmit_locked {
+        return None;
+    }
     let opts = echo_options(topo, pkt, meta, limit)?;
     // icmp_route_lookup: back to the sender; from the address the packet
     // was sent to if it was delivered here (RTCF_LOCAL), else from what

@@ -7,6 +7,7 @@ pub mod compare;
 pub mod hex;
 pub mod kernel;
 pub mod pkt;
+pub mod random;
 pub mod scenario;
 pub mod simulate;
 mod sys;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use palisade_lab::compare::compare;
 use palisade_lab::scenario::{golden_path, scenario_files, Outcome, Scenario};
-use palisade_lab::{hex, kernel, pkt, simulate};
+use palisade_lab::{hex, kernel, pkt, random, simulate};
 
 const USAGE: &str = "\
 usage: palisade-lab kernel SCENARIO.json   run it through the live kernel (root); print the outcome
@@ -18,6 +18,7 @@ usage: palisade-lab kernel SCENARIO.json   run it through the live kernel (root)
        palisade-lab compare A.json B.json  print the differences of two outcomes; exit 1 if any
        palisade-lab expand SCENARIO.json   print the scenario with every `pkt` as `hex`
        palisade-lab pkt 'SPEC'             print the packet SPEC describes, as hex
+       palisade-lab random SEED COUNT DIR  write COUNT seeded random scenarios DIR/random-SEED-N.json
 SCENARIO.json may be `-` for standard input.";
 
 fn main() -> ExitCode {
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
                 true
             })
             .map_err(|e| e.to_string()),
+        ["random", seed, count, dir] => random(seed, count, dir),
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -167,4 +169,20 @@ fn diff_files(files: &[&str]) -> Result<bool, String> {
         }
     }
     Ok(all_same)
+}
+
+/// Writes `count` seeded random scenarios into `dir`.
+fn random(seed: &str, count: &str, dir: &str) -> Result<bool, String> {
+    let seed: u64 = seed
+        .parse()
+        .map_err(|_| format!("SEED {seed:?}: not a number (0 to 2^64-1)"))?;
+    let count: u32 = count
+        .parse()
+        .map_err(|_| format!("COUNT {count:?}: not a number"))?;
+    let files =
+        random::write_scenarios(seed, count, Path::new(dir)).map_err(|e| format!("{dir}: {e}"))?;
+    for f in files {
+        eprintln!("wrote {}", f.display());
+    }
+    Ok(true)
 }

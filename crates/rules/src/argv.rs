@@ -749,10 +749,15 @@ pub fn parse_words_with_warnings(
                         };
                         ra.set_option(bit, invert)?;
                         let m = parse_interface(word, invert, warnings)?;
+                        // iptables-nft add_iface: a bare `+` (any
+                        // interface) adds nothing to the rule ("-o +"),
+                        // so iptables-save shows none; `! -i +` stays
+                        // (iifname "INVAL/D", matching nothing).
+                        let m = (word != "+" || invert).then_some(m);
                         if c == 'i' {
-                            ra.in_iface = Some(m);
+                            ra.in_iface = m;
                         } else {
-                            ra.out_iface = Some(m);
+                            ra.out_iface = m;
                         }
                     }
                     'f' => {

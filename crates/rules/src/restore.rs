@@ -672,6 +672,23 @@ mod tests {
     const BASE_SAVED: &str = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:keep - [0:0]\n-A INPUT -j keep\nCOMMIT\n";
 
     #[test]
+    fn iptables_nft_drops_a_bare_plus_and_reads_tcp_ranges_back() {
+        // Checked with iptables 1.8.9 (nf_tables) on Linux 6.18.
+        let (r, saved) = run(
+            "*filter\n-A FORWARD -i + -o + -j ACCEPT\n-A FORWARD ! -i + ! -o eth+\n\
+             -A FORWARD -p tcp ! --dport 0:1023 ! --sport 1024:65535\nCOMMIT\n",
+            RestoreOptions::default(),
+        );
+        assert_eq!(r, Ok(String::new()));
+        assert_eq!(
+            saved,
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+             -A FORWARD -j ACCEPT\n-A FORWARD ! -i + ! -o eth+\n\
+             -A FORWARD -p tcp -m tcp ! --sport 1024:65535 --dport 1024:65535\nCOMMIT\n"
+        );
+    }
+
+    #[test]
     fn a_later_parameter_problem_wins_over_an_earlier_failed_command() {
         let (r, saved) = run(
             "*filter\n-A nochain -j ACCEPT\n-A INPUT --bogus\nCOMMIT\n",

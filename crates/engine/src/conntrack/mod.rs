@@ -453,6 +453,21 @@ impl Conntrack {
         self.dying.push(id);
     }
 
+    /// `nf_ct_set_closing`: a confirmed TCP connection that REJECT answered
+    /// with a reset goes to CLOSE with the CLOSE timeout.
+    pub fn set_closing(&mut self, now: Time, id: ConnId) {
+        let close = self.settings.tcp.timeout_close;
+        let Some(c) = self.get_mut(id) else { return };
+        if c.status & status::CONFIRMED == 0 {
+            return;
+        }
+        if let ProtoTrack::Tcp(t) = &mut c.proto {
+            if t.set_closing() {
+                c.expires = now + Time::from_secs(u64::from(close));
+            }
+        }
+    }
+
     /// Frees killed connections (between packets).
     pub fn reap_dying(&mut self) {
         while let Some(id) = self.dying.pop() {

@@ -532,6 +532,15 @@ pub struct TcpTrack {
 }
 
 impl TcpTrack {
+    /// `nf_conntrack_tcp_set_closing` (nf_conntrack_proto_tcp.c): REJECT's
+    /// reset closes the connection. Returns whether it was not closed
+    /// already, in which case its timeout becomes the CLOSE one.
+    pub fn set_closing(&mut self) -> bool {
+        let was = self.state;
+        self.state = TcpState::Close;
+        was != TcpState::Close
+    }
+
     fn zeroed() -> TcpTrack {
         // tcp_new: memset(&ct->proto.tcp, 0, ...), then last_index = TCP_NONE_SET.
         TcpTrack {

@@ -51,6 +51,11 @@ impl PacketTarget for RejectTarget {
                         },
                         kind: GeneratedKind::Datagram,
                     });
+                    // nf_send_reset: nf_ct_set_closing on the old packet's
+                    // connection.
+                    if let crate::conntrack::CtRef::Conn(id, _) = cx.meta.ct {
+                        cx.ct.set_closing(cx.now, id);
+                    }
                 }
                 return Verdict::Drop;
             }
@@ -68,7 +73,7 @@ impl PacketTarget for RejectTarget {
                         local_origin: true,
                         ..PacketMeta::default()
                     },
-                    kind: GeneratedKind::Datagram,
+                    kind: GeneratedKind::Icmp,
                 });
             }
         }
