@@ -127,6 +127,20 @@ impl Conn {
     pub fn tuple(&self, dir: Dir) -> &Tuple {
         &self.tuples[dir.index()]
     }
+
+    /// `nf_ct_expires`: whole seconds left, as `--ctexpire` sees them.
+    /// Until it is confirmed, a connection's `timeout` holds its relative
+    /// timeout (`__nf_ct_refresh_acct` adds the time stamp only once
+    /// confirmed; `__nf_conntrack_confirm` adds it then), so the
+    /// subtraction of the jiffies counter goes negative and reads 0. (Linux
+    /// shows otherwise only while jiffies is within a timeout of its
+    /// 32-bit wrap, e.g. the first 5 minutes after boot; not modelled.)
+    pub fn expires_secs(&self, now: Time) -> u64 {
+        if !self.has(status::CONFIRMED) {
+            return 0;
+        }
+        (self.expires - now).as_secs()
+    }
 }
 
 /// The `net.netfilter.nf_conntrack_*` settings.
