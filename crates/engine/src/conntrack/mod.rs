@@ -484,6 +484,25 @@ impl Conntrack {
         }
     }
 
+    /// `nf_ct_set_closing` (nf_send_reset, after attaching the reset to
+    /// the connection): a confirmed TCP connection goes to CLOSE with the
+    /// CLOSE timeout (`nf_conntrack_tcp_set_closing`); an unconfirmed one,
+    /// never to be committed, and other protocols are left alone
+    /// (`nf_conntrack_set_closing`).
+    pub fn set_closing(&mut self, now: Time, id: ConnId) {
+        let timeout = self.settings.tcp.timeout_close;
+        let Some(c) = self.get_mut(id) else { return };
+        if !c.has(status::CONFIRMED) {
+            return;
+        }
+        if let ProtoTrack::Tcp(t) = &mut c.proto {
+            // Already CLOSE: the expiry stays as it is.
+            if t.set_closing() {
+                c.expires = now + Time::from_secs(u64::from(timeout));
+            }
+        }
+    }
+
     /// Drops a connection that never made it into the table.
     pub fn discard_if_unconfirmed(&mut self, id: ConnId) {
         if self.get(id).is_some_and(|c| !c.has(status::CONFIRMED)) {

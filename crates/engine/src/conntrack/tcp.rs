@@ -588,6 +588,17 @@ impl TcpTrack {
         self.state
     }
 
+    /// `nf_conntrack_tcp_set_closing` (nf_conntrack_proto_tcp.c), which
+    /// `nf_send_reset` calls through `nf_ct_set_closing` for the
+    /// connection a `REJECT --reject-with tcp-reset` answered: the state
+    /// becomes CLOSE, nothing else changes. `true` when it was not CLOSE
+    /// already (the caller then gives the connection the CLOSE timeout).
+    pub fn set_closing(&mut self) -> bool {
+        let old = self.state;
+        self.state = TcpState::Close;
+        old != TcpState::Close
+    }
+
     /// Window scale factors (original, reply), as ctnetlink reports them.
     pub fn window_scales(&self) -> (u8, u8) {
         (self.seen[0].scale, self.seen[1].scale)

@@ -51,6 +51,10 @@ impl PacketTarget for RejectTarget {
                         },
                         kind: GeneratedKind::Datagram,
                     });
+                    // nf_send_reset: nf_ct_set_closing on the connection.
+                    if let crate::conntrack::CtRef::Conn(id, _) = cx.meta.ct {
+                        cx.ct.set_closing(cx.now, id);
+                    }
                 }
                 return Verdict::Drop;
             }
