@@ -978,12 +978,18 @@ enum ProtoVerdict {
     Restart,
 }
 
+/// DCCP. Linux 6.18 has no DCCP tracker any more (it went with DCCP
+/// itself in 6.16), so DCCP is tracked by the generic one, but
+/// conntrack-tools still names it and prints its (zero) port fields.
+const PROTO_DCCP: u8 = 33;
+
 /// Protocol names as conntrack-tools prints them.
 fn proto_name(p: u8) -> &'static str {
     match p {
         PROTO_TCP => "tcp",
         PROTO_UDP => "udp",
         PROTO_ICMP => "icmp",
+        PROTO_DCCP => "dccp",
         _ => "unknown",
     }
 }
@@ -996,7 +1002,8 @@ fn format_tuple(out: &mut String, t: &Tuple) {
         Ipv4Addr::from(t.dst)
     );
     match t.proto {
-        PROTO_TCP | PROTO_UDP => {
+        // A generic DCCP tuple has zero ports.
+        PROTO_TCP | PROTO_UDP | PROTO_DCCP => {
             let _ = write!(out, "sport={} dport={} ", t.a, t.b);
         }
         PROTO_ICMP => {
