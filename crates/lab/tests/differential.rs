@@ -20,10 +20,10 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
          output; the engine tracks and forwards each fragment as it comes",
     ),
     (
-        "conntrack/gre_sctp_udplite_trackers.json",
-        "no GRE, SCTP or UDP-Lite trackers (nf_conntrack_proto_gre/sctp, \
-         udplite in nf_conntrack_proto_udp.c): the engine tracks them as \
-         generic, without keys or ports, states, timeouts and UDP-Lite's checks",
+        "conntrack/sctp_udplite_trackers.json",
+        "no SCTP or UDP-Lite trackers (nf_conntrack_proto_sctp.c, udplite in \
+         nf_conntrack_proto_udp.c): the engine tracks them as generic, without \
+         ports, SCTP's states and timeouts, or UDP-Lite's checks",
     ),
 ];
 

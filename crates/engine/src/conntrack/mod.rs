@@ -99,6 +99,12 @@ pub enum ProtoTrack {
         stream_ts: Time,
     },
     Icmp,
+    /// GRE's timeouts, taken from the settings when the connection
+    /// starts (nf_conntrack_gre_packet, for an unconfirmed one).
+    Gre {
+        timeout: u32,
+        stream_timeout: u32,
+    },
     Generic,
 }
 
@@ -164,6 +170,8 @@ pub struct CtSettings {
     pub udp_timeout_stream: u32,
     pub icmp_timeout: u32,
     pub generic_timeout: u32,
+    pub gre_timeout: u32,
+    pub gre_timeout_stream: u32,
     pub tcp: TcpSettings,
 }
 
@@ -177,6 +185,9 @@ impl Default for CtSettings {
             udp_timeout_stream: 120,
             icmp_timeout: 30,
             generic_timeout: 600,
+            // nf_conntrack_proto_gre.c: GRE_CT_UNREPLIED, GRE_CT_REPLIED.
+            gre_timeout: 30,
+            gre_timeout_stream: 180,
             tcp: TcpSettings::default(),
         }
     }
@@ -225,6 +236,8 @@ impl CtSettings {
             "udp_timeout_stream" => &mut self.udp_timeout_stream,
             "icmp_timeout" => &mut self.icmp_timeout,
             "generic_timeout" => &mut self.generic_timeout,
+            "gre_timeout" => &mut self.gre_timeout,
+            "gre_timeout_stream" => &mut self.gre_timeout_stream,
             "tcp_timeout_syn_sent" => &mut t.timeout_syn_sent,
             "tcp_timeout_syn_recv" => &mut t.timeout_syn_recv,
             "tcp_timeout_established" => &mut t.timeout_established,
@@ -291,6 +304,41 @@ impl SourceKey {
             proto: t.proto,
         }
     }
+}
+
+/// GRE (nf_conntrack_proto_gre.c).
+const PROTO_GRE: u8 = 47;
+/// GRE_VERSION_1 (PPTP) and GRE_PROTO_PPP.
+const GRE_VERSION_1: u8 = 1;
+const GRE_PROTO_PPP: u16 = 0x880b;
+
+/// `nf_ct_get_tuple`: the packet's tuple, with GRE's keys
+/// (`gre_pkt_to_tuple`), which `Tuple::of` leaves at zero as for any
+/// protocol without ports. Version 0 (or a header too short to tell)
+/// keeps keys 0, "like nf_conntrack_proto_generic"; version 1 (PPTP)
+/// with the PPP protocol has the call id as its destination key (the
+/// source key would come from the PPTP helper's keymap, empty here),
+/// and with another protocol no tuple at all.
+fn tuple_of(s: &Summary, l4: &[u8]) -> Option<Tuple> {
+    let mut t = Tuple::of(s)?;
+    if s.protocol != PROTO_GRE || s.frag_offset != 0 {
+        return Some(t);
+    }
+    let Some(&[_, flags_lo, p0, p1]) = l4.get(..4) else {
+        return Some(t);
+    };
+    if flags_lo & 0x07 != GRE_VERSION_1 {
+        return Some(t);
+    }
+    let Some(&[_, _, _, _, _, _, c0, c1]) = l4.get(..8) else {
+        return Some(t);
+    };
+    if u16::from_be_bytes([p0, p1]) != GRE_PROTO_PPP {
+        return None;
+    }
+    t.a = 0;
+    t.b = u16::from_be_bytes([c0, c1]);
+    Some(t)
 }
 
 /// Table slots the expiry sweep looks at per tracked packet.
@@ -438,7 +486,7 @@ impl Conntrack {
             }
             _ => {}
         }
-        let Some(tuple) = Tuple::of(s) else {
+        let Some(tuple) = tuple_of(s, l4) else {
             return TrackResult::Tracked(CtRef::None);
         };
         // resolve_normal_ct, repeated once when TCP reopens a connection.
@@ -573,9 +621,13 @@ impl Conntrack {
 
     fn new_conn(&mut self, now: Time, s: &Summary, tuple: &Tuple, l4: &[u8]) -> NewConn {
         // init_conntrack: a tuple without an inverse starts nothing.
-        let Some(reply) = tuple.invert() else {
+        let Some(mut reply) = tuple.invert() else {
             return NewConn::Invalid;
         };
+        if tuple.proto == PROTO_GRE {
+            // nf_ct_invert_tuple swaps the keys as it swaps ports.
+            (reply.a, reply.b) = (tuple.b, tuple.a);
+        }
         // __nf_conntrack_alloc: beyond nf_conntrack_max, early_drop must
         // make room, or the allocation fails (before the protocol's own
         // `new` check, which may still find the packet INVALID).
@@ -601,6 +653,10 @@ impl Conntrack {
                 stream_ts: now + Time::from_secs(2),
             },
             L4::Icmp { .. } => ProtoTrack::Icmp,
+            L4::Other if s.protocol == PROTO_GRE => ProtoTrack::Gre {
+                timeout: self.settings.gre_timeout,
+                stream_timeout: self.settings.gre_timeout_stream,
+            },
             L4::Other => ProtoTrack::Generic,
         };
         let serial = self.next_serial;
@@ -782,6 +838,19 @@ impl Conntrack {
                 }
                 settings.icmp_timeout
             }
+            ProtoTrack::Gre {
+                timeout,
+                stream_timeout,
+            } => {
+                // nf_conntrack_gre_packet: traffic seen both ways makes it
+                // a GRE connection: the stream timeout, ASSURED.
+                if c.status & status::SEEN_REPLY != 0 {
+                    c.status |= status::ASSURED;
+                    *stream_timeout
+                } else {
+                    *timeout
+                }
+            }
             ProtoTrack::Generic => settings.generic_timeout,
         };
         c.expires = now + Time::from_secs(u64::from(timeout));
@@ -792,15 +861,22 @@ impl Conntrack {
     /// packet it quotes, as RELATED, if the error goes to that packet's
     /// sender.
     fn icmp_error_related(&mut self, now: Time, s: &Summary, l4: &[u8]) -> CtRef {
-        let Some(inner_s) = l4.get(8..).and_then(Summary::read_quoted) else {
+        let Some(inner) = l4.get(8..) else {
             return CtRef::None;
         };
-        let Some(orig) = Tuple::of(&inner_s) else {
+        let Some(inner_s) = Summary::read_quoted(inner) else {
             return CtRef::None;
         };
-        let Some(t) = orig.invert() else {
+        let inner_l4 = inner.get(inner_s.header_len..).unwrap_or_default();
+        let Some(orig) = tuple_of(&inner_s, inner_l4) else {
             return CtRef::None;
         };
+        let Some(mut t) = orig.invert() else {
+            return CtRef::None;
+        };
+        if orig.proto == PROTO_GRE {
+            (t.a, t.b) = (orig.b, orig.a);
+        }
         let Some((id, dir)) = self.find(now, &t) else {
             return CtRef::None;
         };
@@ -990,6 +1066,7 @@ fn proto_name(p: u8) -> &'static str {
         PROTO_UDP => "udp",
         PROTO_ICMP => "icmp",
         PROTO_DCCP => "dccp",
+        PROTO_GRE => "gre",
         _ => "unknown",
     }
 }
@@ -1005,6 +1082,9 @@ fn format_tuple(out: &mut String, t: &Tuple) {
         // A generic DCCP tuple has zero ports.
         PROTO_TCP | PROTO_UDP | PROTO_DCCP => {
             let _ = write!(out, "sport={} dport={} ", t.a, t.b);
+        }
+        PROTO_GRE => {
+            let _ = write!(out, "srckey=0x{:x} dstkey=0x{:x} ", t.a, t.b);
         }
         PROTO_ICMP => {
             let _ = write!(
