@@ -20,10 +20,9 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
          output; the engine tracks and forwards each fragment as it comes",
     ),
     (
-        "conntrack/sctp_udplite_trackers.json",
-        "no SCTP or UDP-Lite trackers (nf_conntrack_proto_sctp.c, udplite in \
-         nf_conntrack_proto_udp.c): the engine tracks them as generic, without \
-         ports, SCTP's states and timeouts, or UDP-Lite's checks",
+        "conntrack/sctp_tracker.json",
+        "no SCTP tracker (nf_conntrack_proto_sctp.c): the engine tracks SCTP as \
+         generic, without ports, states, verification tags or SCTP's timeouts",
     ),
 ];
 

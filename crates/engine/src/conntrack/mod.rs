@@ -15,6 +15,7 @@ use std::net::Ipv4Addr;
 
 use crate::hash::SipBuild;
 use crate::time::Time;
+use crate::wire::checksum;
 use crate::wire::ipv4::{PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 use crate::wire::transport::{Summary, L4};
 use tcp::{ConnFacts, TcpSegment, TcpSettings, TcpTrack, TcpVerdict};
@@ -99,6 +100,9 @@ pub enum ProtoTrack {
         stream_ts: Time,
     },
     Icmp,
+    /// UDP-Lite (nf_conntrack_udplite_packet): UDP's timeouts, but a
+    /// stream as soon as it was answered.
+    UdpLite,
     /// GRE's timeouts, taken from the settings when the connection
     /// starts (nf_conntrack_gre_packet, for an unconfirmed one).
     Gre {
@@ -312,6 +316,40 @@ const PROTO_GRE: u8 = 47;
 const GRE_VERSION_1: u8 = 1;
 const GRE_PROTO_PPP: u16 = 0x880b;
 
+/// UDP-Lite (udplite in nf_conntrack_proto_udp.c).
+const PROTO_UDPLITE: u8 = 136;
+
+/// `udplite_error`: the header is whole, the checksum coverage is 0 (the
+/// whole datagram) or between 8 and the length, the checksum is not 0
+/// (UDP-Lite mandates one) and, at PREROUTING with
+/// nf_conntrack_checksum, right. Linux verifies it with
+/// `nf_checksum_partial(..., IPPROTO_UDP, ...)`: a pseudo-header of
+/// protocol 17, not UDP-Lite's 136, and the full length (recorded: a
+/// datagram summed as RFC 3828 says is INVALID, one summed with 17 is
+/// tracked).
+fn udplite_valid(s: &Summary, l4: &[u8], verify: bool) -> bool {
+    let Some(&[_, _, _, _, c0, c1, k0, k1]) = l4.get(..8) else {
+        return false;
+    };
+    let len = l4.len();
+    let cscov = match usize::from(u16::from_be_bytes([c0, c1])) {
+        0 => len,
+        c if c < 8 || c > len => return false,
+        c => c,
+    };
+    if u16::from_be_bytes([k0, k1]) == 0 {
+        return false;
+    }
+    if !verify {
+        return true;
+    }
+    let Ok(l4_len) = u16::try_from(len) else {
+        return false;
+    };
+    let sum = checksum::pseudo_header(s.src.to_be_bytes(), s.dst.to_be_bytes(), PROTO_UDP, l4_len);
+    checksum::fold(checksum::add(sum, &l4[..cscov])) == 0
+}
+
 /// `nf_ct_get_tuple`: the packet's tuple, with GRE's keys
 /// (`gre_pkt_to_tuple`), which `Tuple::of` leaves at zero as for any
 /// protocol without ports. Version 0 (or a header too short to tell)
@@ -321,6 +359,15 @@ const GRE_PROTO_PPP: u16 = 0x880b;
 /// and with another protocol no tuple at all.
 fn tuple_of(s: &Summary, l4: &[u8]) -> Option<Tuple> {
     let mut t = Tuple::of(s)?;
+    if s.protocol == PROTO_UDPLITE && s.frag_offset == 0 {
+        // nf_ct_get_tuple_ports: UDP-Lite's ports, as UDP's.
+        let &[a0, a1, b0, b1] = l4.get(..4)? else {
+            return None;
+        };
+        t.a = u16::from_be_bytes([a0, a1]);
+        t.b = u16::from_be_bytes([b0, b1]);
+        return Some(t);
+    }
     if s.protocol != PROTO_GRE || s.frag_offset != 0 {
         return Some(t);
     }
@@ -511,7 +558,7 @@ impl Conntrack {
                     NewConn::Full => return TrackResult::Drop,
                 },
             };
-            let verdict = self.proto_packet(now, id, info, s, l4);
+            let verdict = self.proto_packet(now, id, info, s, l4, verify);
             if self.get(id).is_some_and(|c| c.has(status::ASSURED)) {
                 // ASSURED connections are not early-drop candidates.
                 self.drop_unlink(id);
@@ -624,8 +671,8 @@ impl Conntrack {
         let Some(mut reply) = tuple.invert() else {
             return NewConn::Invalid;
         };
-        if tuple.proto == PROTO_GRE {
-            // nf_ct_invert_tuple swaps the keys as it swaps ports.
+        if matches!(tuple.proto, PROTO_GRE | PROTO_UDPLITE) {
+            // nf_ct_invert_tuple swaps the ports or keys.
             (reply.a, reply.b) = (tuple.b, tuple.a);
         }
         // __nf_conntrack_alloc: beyond nf_conntrack_max, early_drop must
@@ -653,6 +700,7 @@ impl Conntrack {
                 stream_ts: now + Time::from_secs(2),
             },
             L4::Icmp { .. } => ProtoTrack::Icmp,
+            L4::Other if s.protocol == PROTO_UDPLITE => ProtoTrack::UdpLite,
             L4::Other if s.protocol == PROTO_GRE => ProtoTrack::Gre {
                 timeout: self.settings.gre_timeout,
                 stream_timeout: self.settings.gre_timeout_stream,
@@ -777,7 +825,13 @@ impl Conntrack {
         info: CtInfo,
         s: &Summary,
         l4: &[u8],
+        verify: bool,
     ) -> ProtoVerdict {
+        // nf_conntrack_udplite_packet checks the datagram first, for a new
+        // connection as for a known one.
+        if s.protocol == PROTO_UDPLITE && !udplite_valid(s, l4, verify) {
+            return ProtoVerdict::Invalid;
+        }
         let settings = self.settings.clone();
         let Some(c) = self.get_mut(id) else {
             return ProtoVerdict::Invalid;
@@ -832,6 +886,16 @@ impl Conntrack {
                     settings.udp_timeout
                 }
             }
+            ProtoTrack::UdpLite => {
+                // nf_conntrack_udplite_packet: answered, it is a stream
+                // at once (no two-second wait as for UDP).
+                if c.status & status::SEEN_REPLY != 0 {
+                    c.status |= status::ASSURED;
+                    settings.udp_timeout_stream
+                } else {
+                    settings.udp_timeout
+                }
+            }
             ProtoTrack::Icmp => {
                 if !icmp_valid_new(c.tuples[0].icmp_type()) {
                     return ProtoVerdict::Invalid;
@@ -874,7 +938,7 @@ impl Conntrack {
         let Some(mut t) = orig.invert() else {
             return CtRef::None;
         };
-        if orig.proto == PROTO_GRE {
+        if matches!(orig.proto, PROTO_GRE | PROTO_UDPLITE) {
             (t.a, t.b) = (orig.b, orig.a);
         }
         let Some((id, dir)) = self.find(now, &t) else {
@@ -1067,6 +1131,7 @@ fn proto_name(p: u8) -> &'static str {
         PROTO_ICMP => "icmp",
         PROTO_DCCP => "dccp",
         PROTO_GRE => "gre",
+        PROTO_UDPLITE => "udplite",
         _ => "unknown",
     }
 }
@@ -1080,7 +1145,7 @@ fn format_tuple(out: &mut String, t: &Tuple) {
     );
     match t.proto {
         // A generic DCCP tuple has zero ports.
-        PROTO_TCP | PROTO_UDP | PROTO_DCCP => {
+        PROTO_TCP | PROTO_UDP | PROTO_UDPLITE | PROTO_DCCP => {
             let _ = write!(out, "sport={} dport={} ", t.a, t.b);
         }
         PROTO_GRE => {
