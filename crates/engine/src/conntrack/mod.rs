@@ -668,13 +668,9 @@ impl Conntrack {
 
     fn new_conn(&mut self, now: Time, s: &Summary, tuple: &Tuple, l4: &[u8]) -> NewConn {
         // init_conntrack: a tuple without an inverse starts nothing.
-        let Some(mut reply) = tuple.invert() else {
+        let Some(reply) = tuple.invert() else {
             return NewConn::Invalid;
         };
-        if matches!(tuple.proto, PROTO_GRE | PROTO_UDPLITE) {
-            // nf_ct_invert_tuple swaps the ports or keys.
-            (reply.a, reply.b) = (tuple.b, tuple.a);
-        }
         // __nf_conntrack_alloc: beyond nf_conntrack_max, early_drop must
         // make room, or the allocation fails (before the protocol's own
         // `new` check, which may still find the packet INVALID).
@@ -935,12 +931,9 @@ impl Conntrack {
         let Some(orig) = tuple_of(&inner_s, inner_l4) else {
             return CtRef::None;
         };
-        let Some(mut t) = orig.invert() else {
+        let Some(t) = orig.invert() else {
             return CtRef::None;
         };
-        if matches!(orig.proto, PROTO_GRE | PROTO_UDPLITE) {
-            (t.a, t.b) = (orig.b, orig.a);
-        }
         let Some((id, dir)) = self.find(now, &t) else {
             return CtRef::None;
         };
