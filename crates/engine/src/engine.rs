@@ -747,6 +747,12 @@ impl Engine {
                 if !transport::l4_checksum_ok(&pkt) || broadcast {
                     return;
                 }
+                // __udp4_lib_rcv: nf_reset_ct before the port unreachable,
+                // which so carries no connection (OUTPUT looks it up).
+                let meta = PacketMeta {
+                    ct: CtRef::None,
+                    ..meta
+                };
                 self.send_icmp_error(now, &pkt, &meta, 3, 3, 0, out);
             }
             PROTO_IGMP => {}

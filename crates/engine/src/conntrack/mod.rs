@@ -15,6 +15,7 @@ use std::net::Ipv4Addr;
 
 use crate::hash::SipBuild;
 use crate::time::Time;
+use crate::wire::checksum;
 use crate::wire::ipv4::{PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 use crate::wire::transport::{Summary, L4};
 use tcp::{ConnFacts, TcpSegment, TcpSettings, TcpTrack, TcpVerdict};
@@ -99,6 +100,15 @@ pub enum ProtoTrack {
         stream_ts: Time,
     },
     Icmp,
+    /// UDP-Lite (nf_conntrack_udplite_packet): UDP's timeouts, but a
+    /// stream as soon as it was answered.
+    UdpLite,
+    /// GRE's timeouts, taken from the settings when the connection
+    /// starts (nf_conntrack_gre_packet, for an unconfirmed one).
+    Gre {
+        timeout: u32,
+        stream_timeout: u32,
+    },
     Generic,
 }
 
@@ -108,6 +118,11 @@ pub struct Conn {
     pub tuples: [Tuple; 2],
     pub status: u32,
     pub mark: u32,
+    /// Neighbours in the early-drop list (confirmed connections not
+    /// ASSURED, in order of confirmation); `in_drop_list` while on it.
+    drop_prev: Option<ConnId>,
+    drop_next: Option<ConnId>,
+    in_drop_list: bool,
     /// Expiry time (absolute).
     pub expires: Time,
     pub proto: ProtoTrack,
@@ -127,17 +142,40 @@ impl Conn {
     pub fn tuple(&self, dir: Dir) -> &Tuple {
         &self.tuples[dir.index()]
     }
+
+    /// `nf_ct_expires`: whole seconds left, as `--ctexpire` sees them.
+    /// Until it is confirmed, a connection's `timeout` holds its relative
+    /// timeout (`__nf_ct_refresh_acct` adds the time stamp only once
+    /// confirmed; `__nf_conntrack_confirm` adds it then), so the
+    /// subtraction of the jiffies counter goes negative and reads 0. (Linux
+    /// shows otherwise only while jiffies is within a timeout of its
+    /// 32-bit wrap, e.g. the first 5 minutes after boot; not modelled.)
+    pub fn expires_secs(&self, now: Time) -> u64 {
+        if !self.has(status::CONFIRMED) {
+            return 0;
+        }
+        (self.expires - now).as_secs()
+    }
 }
 
 /// The `net.netfilter.nf_conntrack_*` settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CtSettings {
+    /// `nf_conntrack_max`: the most connections the table holds (0: no
+    /// limit). The host sets it, not the namespace: outside the initial
+    /// namespace the sysctl is read-only (nf_conntrack_standalone_init_sysctl
+    /// makes it 0444), so `set_sysctl` refuses it. Linux sizes it from the
+    /// memory (nf_conntrack_init_start); 262144 on the machine the lab
+    /// scenarios were recorded on.
+    pub max: u32,
     /// nf_conntrack_checksum: verify transport checksums at PREROUTING.
     pub checksum: bool,
     pub udp_timeout: u32,
     pub udp_timeout_stream: u32,
     pub icmp_timeout: u32,
     pub generic_timeout: u32,
+    pub gre_timeout: u32,
+    pub gre_timeout_stream: u32,
     pub tcp: TcpSettings,
 }
 
@@ -145,11 +183,15 @@ impl Default for CtSettings {
     fn default() -> Self {
         // nf_conntrack_proto_{udp,icmp,generic}.c default timeouts.
         CtSettings {
+            max: 262_144,
             checksum: true,
             udp_timeout: 30,
             udp_timeout_stream: 120,
             icmp_timeout: 30,
             generic_timeout: 600,
+            // nf_conntrack_proto_gre.c: GRE_CT_UNREPLIED, GRE_CT_REPLIED.
+            gre_timeout: 30,
+            gre_timeout_stream: 180,
             tcp: TcpSettings::default(),
         }
     }
@@ -165,6 +207,12 @@ impl CtSettings {
             .trim()
             .parse()
             .map_err(|_| format!("sysctl {name}: bad value \"{value}\""))?;
+        if key == "max" {
+            return Err(format!(
+                "sysctl {name} is read-only outside the initial network namespace; \
+                 set CtSettings::max instead"
+            ));
+        }
         let t = &mut self.tcp;
         let slot: &mut u32 = match key {
             "checksum" => {
@@ -192,6 +240,8 @@ impl CtSettings {
             "udp_timeout_stream" => &mut self.udp_timeout_stream,
             "icmp_timeout" => &mut self.icmp_timeout,
             "generic_timeout" => &mut self.generic_timeout,
+            "gre_timeout" => &mut self.gre_timeout,
+            "gre_timeout_stream" => &mut self.gre_timeout_stream,
             "tcp_timeout_syn_sent" => &mut t.timeout_syn_sent,
             "tcp_timeout_syn_recv" => &mut t.timeout_syn_recv,
             "tcp_timeout_established" => &mut t.timeout_established,
@@ -220,6 +270,14 @@ pub enum TrackResult {
 /// The connection table.
 #[derive(Debug, Clone)]
 pub struct Conntrack {
+    /// Connections allocated and not DYING, unconfirmed ones included:
+    /// what `nf_conntrack_max` bounds (`cnet->count`).
+    count: usize,
+    /// Oldest and newest of the early-drop list (see [`Conn`]).
+    drop_head: Option<ConnId>,
+    drop_tail: Option<ConnId>,
+    /// Where the incremental expiry sweep goes on.
+    gc_cursor: usize,
     slab: Vec<Option<Conn>>,
     free: Vec<u32>,
     by_tuple: HashMap<Tuple, (ConnId, Dir), SipBuild>,
@@ -252,6 +310,96 @@ impl SourceKey {
     }
 }
 
+/// GRE (nf_conntrack_proto_gre.c).
+const PROTO_GRE: u8 = 47;
+/// GRE_VERSION_1 (PPTP) and GRE_PROTO_PPP.
+const GRE_VERSION_1: u8 = 1;
+const GRE_PROTO_PPP: u16 = 0x880b;
+
+/// UDP-Lite (udplite in nf_conntrack_proto_udp.c).
+const PROTO_UDPLITE: u8 = 136;
+
+/// `udplite_error`: the header is whole, the checksum coverage is 0 (the
+/// whole datagram) or between 8 and the length, the checksum is not 0
+/// (UDP-Lite mandates one) and, at PREROUTING with
+/// nf_conntrack_checksum, right. Linux verifies it with
+/// `nf_checksum_partial(..., IPPROTO_UDP, ...)`: a pseudo-header of
+/// protocol 17, not UDP-Lite's 136, and the full length (recorded: a
+/// datagram summed as RFC 3828 says is INVALID, one summed with 17 is
+/// tracked).
+fn udplite_valid(s: &Summary, l4: &[u8], verify: bool) -> bool {
+    let Some(&[_, _, _, _, c0, c1, k0, k1]) = l4.get(..8) else {
+        return false;
+    };
+    let len = l4.len();
+    let cscov = match usize::from(u16::from_be_bytes([c0, c1])) {
+        0 => len,
+        c if c < 8 || c > len => return false,
+        c => c,
+    };
+    if u16::from_be_bytes([k0, k1]) == 0 {
+        return false;
+    }
+    if !verify {
+        return true;
+    }
+    let Ok(l4_len) = u16::try_from(len) else {
+        return false;
+    };
+    let sum = checksum::pseudo_header(s.src.to_be_bytes(), s.dst.to_be_bytes(), PROTO_UDP, l4_len);
+    checksum::fold(checksum::add(sum, &l4[..cscov])) == 0
+}
+
+/// `nf_ct_get_tuple`: the packet's tuple, with GRE's keys
+/// (`gre_pkt_to_tuple`), which `Tuple::of` leaves at zero as for any
+/// protocol without ports. Version 0 (or a header too short to tell)
+/// keeps keys 0, "like nf_conntrack_proto_generic"; version 1 (PPTP)
+/// with the PPP protocol has the call id as its destination key (the
+/// source key would come from the PPTP helper's keymap, empty here),
+/// and with another protocol no tuple at all.
+fn tuple_of(s: &Summary, l4: &[u8]) -> Option<Tuple> {
+    let mut t = Tuple::of(s)?;
+    if s.protocol == PROTO_UDPLITE && s.frag_offset == 0 {
+        // nf_ct_get_tuple_ports: UDP-Lite's ports, as UDP's.
+        let &[a0, a1, b0, b1] = l4.get(..4)? else {
+            return None;
+        };
+        t.a = u16::from_be_bytes([a0, a1]);
+        t.b = u16::from_be_bytes([b0, b1]);
+        return Some(t);
+    }
+    if s.protocol != PROTO_GRE || s.frag_offset != 0 {
+        return Some(t);
+    }
+    let Some(&[_, flags_lo, p0, p1]) = l4.get(..4) else {
+        return Some(t);
+    };
+    if flags_lo & 0x07 != GRE_VERSION_1 {
+        return Some(t);
+    }
+    let Some(&[_, _, _, _, _, _, c0, c1]) = l4.get(..8) else {
+        return Some(t);
+    };
+    if u16::from_be_bytes([p0, p1]) != GRE_PROTO_PPP {
+        return None;
+    }
+    t.a = 0;
+    t.b = u16::from_be_bytes([c0, c1]);
+    Some(t)
+}
+
+/// Table slots the expiry sweep looks at per tracked packet.
+const GC_BATCH: usize = 8;
+
+/// What `new_conn` made of a packet without a connection.
+enum NewConn {
+    Created(ConnId),
+    /// No connection can start with it: INVALID.
+    Invalid,
+    /// The table is full and nothing could be dropped: the packet goes.
+    Full,
+}
+
 /// ICMP types that are errors quoting another packet (icmp_error).
 fn is_icmp_error(ty: u8) -> bool {
     matches!(ty, 3 | 4 | 5 | 11 | 12)
@@ -265,6 +413,10 @@ fn icmp_valid_new(ty: u8) -> bool {
 impl Conntrack {
     pub fn new(seed: u64) -> Conntrack {
         Conntrack {
+            count: 0,
+            drop_head: None,
+            drop_tail: None,
+            gc_cursor: 0,
             slab: Vec::new(),
             free: Vec::new(),
             by_tuple: HashMap::with_hasher(SipBuild::new(seed)),
@@ -295,6 +447,7 @@ impl Conntrack {
     }
 
     fn insert_slab(&mut self, conn: Conn) -> ConnId {
+        self.count += 1;
         match self.free.pop() {
             Some(i) => {
                 self.slab[i as usize] = Some(conn);
@@ -310,9 +463,13 @@ impl Conntrack {
     /// Removes a connection (confirmed or not).
     pub fn remove(&mut self, id: ConnId) {
         self.bysource_unlink(id);
+        self.drop_unlink(id);
         let Some(conn) = self.slab.get_mut(id.0 as usize).and_then(Option::take) else {
             return;
         };
+        if !conn.has(status::DYING) {
+            self.count -= 1;
+        }
         if conn.has(status::CONFIRMED) {
             for (d, t) in conn.tuples.iter().enumerate() {
                 if self
@@ -342,6 +499,7 @@ impl Conntrack {
             // ipv4_get_l4proto: a later fragment has no transport header.
             return TrackResult::Tracked(CtRef::None);
         }
+        self.gc_step(now);
         let verify = self.settings.checksum && at_prerouting;
         match (s.protocol, s.l4) {
             (PROTO_ICMP, L4::Icmp { ty, .. }) => {
@@ -375,7 +533,7 @@ impl Conntrack {
             }
             _ => {}
         }
-        let Some(tuple) = Tuple::of(s) else {
+        let Some(tuple) = tuple_of(s, l4) else {
             return TrackResult::Tracked(CtRef::None);
         };
         // resolve_normal_ct, repeated once when TCP reopens a connection.
@@ -394,11 +552,18 @@ impl Conntrack {
                     (id, info)
                 }
                 None => match self.new_conn(now, s, &tuple, l4) {
-                    Some(id) => (id, CtInfo::New),
-                    None => return TrackResult::Tracked(CtRef::None),
+                    NewConn::Created(id) => (id, CtInfo::New),
+                    NewConn::Invalid => return TrackResult::Tracked(CtRef::None),
+                    // resolve_normal_ct: -ENOMEM from the allocation, NF_DROP.
+                    NewConn::Full => return TrackResult::Drop,
                 },
             };
-            match self.proto_packet(now, id, info, s, l4) {
+            let verdict = self.proto_packet(now, id, info, s, l4, verify);
+            if self.get(id).is_some_and(|c| c.has(status::ASSURED)) {
+                // ASSURED connections are not early-drop candidates.
+                self.drop_unlink(id);
+            }
+            match verdict {
                 ProtoVerdict::Accept => {
                     if info == CtInfo::EstablishedReply {
                         if let Some(c) = self.get_mut(id) {
@@ -435,10 +600,15 @@ impl Conntrack {
     /// `nf_ct_kill`: the connection leaves the table now; its entry stays
     /// until the packet carrying it is done (`reap_dying`).
     pub fn kill(&mut self, id: ConnId) {
+        self.drop_unlink(id);
         let Some(c) = self.get_mut(id) else { return };
+        if c.has(status::DYING) {
+            return;
+        }
         let was_confirmed = c.status & status::CONFIRMED != 0;
         c.status |= status::DYING;
         let tuples = c.tuples;
+        self.count -= 1;
         if was_confirmed {
             for (d, t) in tuples.iter().enumerate() {
                 if self
@@ -451,21 +621,6 @@ impl Conntrack {
             }
         }
         self.dying.push(id);
-    }
-
-    /// `nf_ct_set_closing`: a confirmed TCP connection that REJECT answered
-    /// with a reset goes to CLOSE with the CLOSE timeout.
-    pub fn set_closing(&mut self, now: Time, id: ConnId) {
-        let close = self.settings.tcp.timeout_close;
-        let Some(c) = self.get_mut(id) else { return };
-        if c.status & status::CONFIRMED == 0 {
-            return;
-        }
-        if let ProtoTrack::Tcp(t) = &mut c.proto {
-            if t.set_closing() {
-                c.expires = now + Time::from_secs(u64::from(close));
-            }
-        }
     }
 
     /// Frees killed connections (between packets).
@@ -485,6 +640,25 @@ impl Conntrack {
         }
     }
 
+    /// `nf_ct_set_closing` (nf_send_reset, after attaching the reset to
+    /// the connection): a confirmed TCP connection goes to CLOSE with the
+    /// CLOSE timeout (`nf_conntrack_tcp_set_closing`); an unconfirmed one,
+    /// never to be committed, and other protocols are left alone
+    /// (`nf_conntrack_set_closing`).
+    pub fn set_closing(&mut self, now: Time, id: ConnId) {
+        let timeout = self.settings.tcp.timeout_close;
+        let Some(c) = self.get_mut(id) else { return };
+        if !c.has(status::CONFIRMED) {
+            return;
+        }
+        if let ProtoTrack::Tcp(t) = &mut c.proto {
+            // Already CLOSE: the expiry stays as it is.
+            if t.set_closing() {
+                c.expires = now + Time::from_secs(u64::from(timeout));
+            }
+        }
+    }
+
     /// Drops a connection that never made it into the table.
     pub fn discard_if_unconfirmed(&mut self, id: ConnId) {
         if self.get(id).is_some_and(|c| !c.has(status::CONFIRMED)) {
@@ -492,28 +666,52 @@ impl Conntrack {
         }
     }
 
-    fn new_conn(&mut self, now: Time, s: &Summary, tuple: &Tuple, l4: &[u8]) -> Option<ConnId> {
-        let reply = tuple.invert()?;
+    fn new_conn(&mut self, now: Time, s: &Summary, tuple: &Tuple, l4: &[u8]) -> NewConn {
+        // init_conntrack: a tuple without an inverse starts nothing.
+        let Some(reply) = tuple.invert() else {
+            return NewConn::Invalid;
+        };
+        // __nf_conntrack_alloc: beyond nf_conntrack_max, early_drop must
+        // make room, or the allocation fails (before the protocol's own
+        // `new` check, which may still find the packet INVALID).
+        let max = self.settings.max as usize;
+        if max != 0 && self.count >= max {
+            self.early_drop(now);
+            if self.count >= max {
+                return NewConn::Full;
+            }
+        }
         let proto = match s.l4 {
             L4::Tcp(h) => {
                 let seg = TcpSegment {
                     header: &l4[..usize::from(h.header_len)],
                     payload_len: (l4.len() - usize::from(h.header_len)) as u32,
                 };
-                ProtoTrack::Tcp(TcpTrack::new(&seg, &self.settings.tcp)?)
+                match TcpTrack::new(&seg, &self.settings.tcp) {
+                    Some(t) => ProtoTrack::Tcp(t),
+                    None => return NewConn::Invalid,
+                }
             }
             L4::Udp { .. } => ProtoTrack::Udp {
                 stream_ts: now + Time::from_secs(2),
             },
             L4::Icmp { .. } => ProtoTrack::Icmp,
+            L4::Other if s.protocol == PROTO_UDPLITE => ProtoTrack::UdpLite,
+            L4::Other if s.protocol == PROTO_GRE => ProtoTrack::Gre {
+                timeout: self.settings.gre_timeout,
+                stream_timeout: self.settings.gre_timeout_stream,
+            },
             L4::Other => ProtoTrack::Generic,
         };
         let serial = self.next_serial;
         self.next_serial += 1;
-        Some(self.insert_slab(Conn {
+        NewConn::Created(self.insert_slab(Conn {
             tuples: [*tuple, reply],
             status: 0,
             mark: 0,
+            drop_prev: None,
+            drop_next: None,
+            in_drop_list: false,
             expires: now,
             proto,
             serial,
@@ -523,6 +721,99 @@ impl Conntrack {
         }))
     }
 
+    /// `early_drop` (nf_conntrack_core.c), for a new connection that
+    /// would exceed `max`. Linux looks at the hash bucket of the new tuple
+    /// and the 7 after it, and deletes every confirmed connection that is
+    /// neither ASSURED nor dying in the first bucket holding any (reaping
+    /// expired ones on the way); none there, the new packet is dropped.
+    /// Which connections share a bucket follows the random hash seed, so
+    /// this table has a rule of its own: the oldest confirmed connection
+    /// not ASSURED goes (expired ones met before it are reaped). Frees
+    /// at most one live connection; the caller checks `count` again.
+    fn early_drop(&mut self, now: Time) {
+        while let Some(id) = self.drop_head {
+            let Some(c) = self.get(id) else {
+                // Every listed connection is in the slab; never reached.
+                self.drop_head = None;
+                self.drop_tail = None;
+                return;
+            };
+            if c.expires <= now {
+                // nf_ct_gc_expired
+                self.remove(id);
+                continue;
+            }
+            // nf_ct_delete; killed so that a packet still holding it
+            // keeps a valid reference until it is done.
+            self.kill(id);
+            return;
+        }
+    }
+
+    /// Appends a newly confirmed connection to the early-drop list.
+    fn drop_link(&mut self, id: ConnId) {
+        let tail = self.drop_tail;
+        let Some(c) = self.get_mut(id) else { return };
+        if c.in_drop_list {
+            return;
+        }
+        c.in_drop_list = true;
+        c.drop_prev = tail;
+        c.drop_next = None;
+        match tail.and_then(|t| self.get_mut(t)) {
+            Some(t) => t.drop_next = Some(id),
+            None => self.drop_head = Some(id),
+        }
+        self.drop_tail = Some(id);
+    }
+
+    /// Takes a connection off the early-drop list (ASSURED, killed or
+    /// removed).
+    fn drop_unlink(&mut self, id: ConnId) {
+        let Some(c) = self.get_mut(id) else { return };
+        if !c.in_drop_list {
+            return;
+        }
+        c.in_drop_list = false;
+        let (prev, next) = (c.drop_prev.take(), c.drop_next.take());
+        match prev.and_then(|p| self.get_mut(p)) {
+            Some(p) => p.drop_next = next,
+            None => self.drop_head = next,
+        }
+        match next.and_then(|n| self.get_mut(n)) {
+            Some(n) => n.drop_prev = prev,
+            None => self.drop_tail = prev,
+        }
+    }
+
+    /// Linux's `gc_worker` reaps expired connections in the background,
+    /// a few buckets at a time; here every tracked packet looks at the
+    /// next `GC_BATCH` slots. Expired connections are invisible anyway
+    /// (lookups and listings skip them) but count against `max` until
+    /// reaped. A connection a packet in flight holds is never expired at
+    /// that packet's time, so none goes from under it.
+    fn gc_step(&mut self, now: Time) {
+        let n = self.slab.len();
+        for _ in 0..GC_BATCH.min(n) {
+            if self.gc_cursor >= n {
+                self.gc_cursor = 0;
+            }
+            let i = self.gc_cursor;
+            self.gc_cursor += 1;
+            let expired = self.slab[i].as_ref().is_some_and(|c| {
+                c.has(status::CONFIRMED) && !c.has(status::DYING) && c.expires <= now
+            });
+            if expired {
+                self.remove(ConnId(i as u32));
+            }
+        }
+    }
+
+    /// Connections counted against `max` (allocated and not DYING).
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
     fn proto_packet(
         &mut self,
         now: Time,
@@ -530,7 +821,13 @@ impl Conntrack {
         info: CtInfo,
         s: &Summary,
         l4: &[u8],
+        verify: bool,
     ) -> ProtoVerdict {
+        // nf_conntrack_udplite_packet checks the datagram first, for a new
+        // connection as for a known one.
+        if s.protocol == PROTO_UDPLITE && !udplite_valid(s, l4, verify) {
+            return ProtoVerdict::Invalid;
+        }
         let settings = self.settings.clone();
         let Some(c) = self.get_mut(id) else {
             return ProtoVerdict::Invalid;
@@ -585,11 +882,34 @@ impl Conntrack {
                     settings.udp_timeout
                 }
             }
+            ProtoTrack::UdpLite => {
+                // nf_conntrack_udplite_packet: answered, it is a stream
+                // at once (no two-second wait as for UDP).
+                if c.status & status::SEEN_REPLY != 0 {
+                    c.status |= status::ASSURED;
+                    settings.udp_timeout_stream
+                } else {
+                    settings.udp_timeout
+                }
+            }
             ProtoTrack::Icmp => {
                 if !icmp_valid_new(c.tuples[0].icmp_type()) {
                     return ProtoVerdict::Invalid;
                 }
                 settings.icmp_timeout
+            }
+            ProtoTrack::Gre {
+                timeout,
+                stream_timeout,
+            } => {
+                // nf_conntrack_gre_packet: traffic seen both ways makes it
+                // a GRE connection: the stream timeout, ASSURED.
+                if c.status & status::SEEN_REPLY != 0 {
+                    c.status |= status::ASSURED;
+                    *stream_timeout
+                } else {
+                    *timeout
+                }
             }
             ProtoTrack::Generic => settings.generic_timeout,
         };
@@ -601,10 +921,14 @@ impl Conntrack {
     /// packet it quotes, as RELATED, if the error goes to that packet's
     /// sender.
     fn icmp_error_related(&mut self, now: Time, s: &Summary, l4: &[u8]) -> CtRef {
-        let Some(inner_s) = l4.get(8..).and_then(Summary::read_quoted) else {
+        let Some(inner) = l4.get(8..) else {
             return CtRef::None;
         };
-        let Some(orig) = Tuple::of(&inner_s) else {
+        let Some(inner_s) = Summary::read_quoted(inner) else {
+            return CtRef::None;
+        };
+        let inner_l4 = inner.get(inner_s.header_len..).unwrap_or_default();
+        let Some(orig) = tuple_of(&inner_s, inner_l4) else {
             return CtRef::None;
         };
         let Some(t) = orig.invert() else {
@@ -641,9 +965,14 @@ impl Conntrack {
                 return false;
             }
         }
+        let mut assured = true;
         if let Some(c) = self.get_mut(id) {
             c.status |= status::CONFIRMED;
+            assured = c.has(status::ASSURED);
             // The timeout counts from confirmation (ct->timeout += now).
+        }
+        if !assured {
+            self.drop_link(id);
         }
         self.by_tuple.insert(tuples[0], (id, Dir::Original));
         self.by_tuple.insert(tuples[1], (id, Dir::Reply));
@@ -782,12 +1111,20 @@ enum ProtoVerdict {
     Restart,
 }
 
+/// DCCP. Linux 6.18 has no DCCP tracker any more (it went with DCCP
+/// itself in 6.16), so DCCP is tracked by the generic one, but
+/// conntrack-tools still names it and prints its (zero) port fields.
+const PROTO_DCCP: u8 = 33;
+
 /// Protocol names as conntrack-tools prints them.
 fn proto_name(p: u8) -> &'static str {
     match p {
         PROTO_TCP => "tcp",
         PROTO_UDP => "udp",
         PROTO_ICMP => "icmp",
+        PROTO_DCCP => "dccp",
+        PROTO_GRE => "gre",
+        PROTO_UDPLITE => "udplite",
         _ => "unknown",
     }
 }
@@ -800,8 +1137,12 @@ fn format_tuple(out: &mut String, t: &Tuple) {
         Ipv4Addr::from(t.dst)
     );
     match t.proto {
-        PROTO_TCP | PROTO_UDP => {
+        // A generic DCCP tuple has zero ports.
+        PROTO_TCP | PROTO_UDP | PROTO_UDPLITE | PROTO_DCCP => {
             let _ = write!(out, "sport={} dport={} ", t.a, t.b);
+        }
+        PROTO_GRE => {
+            let _ = write!(out, "srckey=0x{:x} dstkey=0x{:x} ", t.a, t.b);
         }
         PROTO_ICMP => {
             let _ = write!(
@@ -905,5 +1246,143 @@ mod tests {
         ct.remove(ids[1]);
         assert_eq!(order(&ct), 0);
         assert!(ct.by_source.is_empty());
+    }
+
+    /// A UDP datagram from 10.0.0.2:`sport` to 198.51.100.2:53, or the
+    /// answer to it.
+    fn flow_udp(sport: u16, answer: bool) -> Vec<u8> {
+        let (client, server) = ([10, 0, 0, 2], [198, 51, 100, 2]);
+        let mut p = vec![0u8; 28];
+        p[0] = 0x45;
+        p[2..4].copy_from_slice(&28u16.to_be_bytes());
+        p[8] = 64;
+        p[9] = PROTO_UDP;
+        let (src, dst, sp, dp) = if answer {
+            (server, client, 53, sport)
+        } else {
+            (client, server, sport, 53)
+        };
+        p[12..16].copy_from_slice(&src);
+        p[16..20].copy_from_slice(&dst);
+        p[20..22].copy_from_slice(&sp.to_be_bytes());
+        p[22..24].copy_from_slice(&dp.to_be_bytes());
+        p[24..26].copy_from_slice(&8u16.to_be_bytes());
+        p
+    }
+
+    /// A forwarded packet: tracked at PREROUTING, confirmed at
+    /// POSTROUTING.
+    fn forward(ct: &mut Conntrack, at: f64, pkt: &[u8]) -> TrackResult {
+        let now = Time::from_secs(1000) + Time::from_secs_f64(at);
+        ct.reap_dying();
+        let s = Summary::read(pkt);
+        let r = ct.track(now, &s, &pkt[s.header_len..], true, || true);
+        if let TrackResult::Tracked(CtRef::Conn(id, info)) = r {
+            if info.dir() == Dir::Original {
+                assert!(ct.confirm(now, id));
+            }
+        }
+        r
+    }
+
+    fn listed_ports(ct: &Conntrack, at: f64) -> Vec<u16> {
+        let now = Time::from_secs(1000) + Time::from_secs_f64(at);
+        ct.live(now).iter().map(|c| c.tuples[0].a).collect()
+    }
+
+    /// A UDP flow that is ASSURED: answered, and still active 2 s after
+    /// it started (udp_packet).
+    fn assured_flow(ct: &mut Conntrack, sport: u16, at: f64) {
+        forward(ct, at, &flow_udp(sport, false));
+        forward(ct, at + 0.1, &flow_udp(sport, true));
+        forward(ct, at + 2.5, &flow_udp(sport, false));
+        let now = Time::from_secs(1000) + Time::from_secs_f64(at + 2.5);
+        assert!(ct
+            .live(now)
+            .iter()
+            .any(|c| c.tuples[0].a == sport && c.has(status::ASSURED)));
+    }
+
+    #[test]
+    fn conntrack_max_is_the_hosts_and_not_a_namespace_sysctl() {
+        // Linux 6.18 on the recording machine: nf_conntrack_max is 262144
+        // in every namespace, and `unshare -n sysctl -w
+        // net.netfilter.nf_conntrack_max=10` fails (0444 outside init_net).
+        let mut s = CtSettings::default();
+        assert_eq!(s.max, 262_144);
+        let e = s
+            .set_sysctl("net.netfilter.nf_conntrack_max", "10")
+            .unwrap_err();
+        assert!(e.contains("read-only"), "{e}");
+        assert_eq!(s.max, 262_144);
+    }
+
+    #[test]
+    fn a_full_table_drops_the_oldest_connection_not_assured() {
+        let mut ct = Conntrack::new(1);
+        ct.settings.max = 3;
+        assured_flow(&mut ct, 5000, 0.0);
+        forward(&mut ct, 3.0, &flow_udp(5001, false));
+        forward(&mut ct, 3.1, &flow_udp(5002, false));
+        assert_eq!(ct.count(), 3);
+        // 5003 needs room: 5001, the oldest unassured one, goes (5000 is
+        // older but ASSURED).
+        let r = forward(&mut ct, 3.2, &flow_udp(5003, false));
+        assert!(matches!(
+            r,
+            TrackResult::Tracked(CtRef::Conn(_, CtInfo::New))
+        ));
+        assert_eq!(listed_ports(&ct, 3.2), vec![5000, 5002, 5003]);
+        assert_eq!(ct.count(), 3);
+        // The dropped flow's next packet is a new connection, which in
+        // turn pushes out 5002.
+        forward(&mut ct, 3.3, &flow_udp(5001, false));
+        assert_eq!(listed_ports(&ct, 3.3), vec![5000, 5003, 5001]);
+        // Known flows still pass without needing room.
+        let r = forward(&mut ct, 3.4, &flow_udp(5003, true));
+        assert!(matches!(
+            r,
+            TrackResult::Tracked(CtRef::Conn(_, CtInfo::EstablishedReply))
+        ));
+    }
+
+    #[test]
+    fn a_full_table_of_assured_connections_drops_the_new_packet() {
+        let mut ct = Conntrack::new(1);
+        ct.settings.max = 2;
+        assured_flow(&mut ct, 5000, 0.0);
+        assured_flow(&mut ct, 5001, 0.5);
+        assert_eq!(
+            forward(&mut ct, 3.5, &flow_udp(5002, false)),
+            TrackResult::Drop
+        );
+        assert_eq!(listed_ports(&ct, 3.5), vec![5000, 5001]);
+        assert_eq!(ct.count(), 2);
+        // A dropped packet leaves no unconfirmed connection behind either:
+        // the next one is refused the same way.
+        assert_eq!(
+            forward(&mut ct, 3.6, &flow_udp(5003, false)),
+            TrackResult::Drop
+        );
+        assert_eq!(ct.count(), 2);
+        // Once a connection has expired (5000's stream timeout, 120 s from
+        // its last packet at 2.5 s) there is room again; 5001 lives until
+        // 123 s.
+        let r = forward(&mut ct, 122.8, &flow_udp(5002, false));
+        assert!(matches!(
+            r,
+            TrackResult::Tracked(CtRef::Conn(_, CtInfo::New))
+        ));
+        assert_eq!(listed_ports(&ct, 122.8), vec![5001, 5002]);
+    }
+
+    #[test]
+    fn no_limit_with_max_zero() {
+        let mut ct = Conntrack::new(1);
+        ct.settings.max = 0;
+        for p in 0..50 {
+            forward(&mut ct, 0.0, &flow_udp(6000 + p, false));
+        }
+        assert_eq!(ct.count(), 50);
     }
 }

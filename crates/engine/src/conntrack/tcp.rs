@@ -532,15 +532,6 @@ pub struct TcpTrack {
 }
 
 impl TcpTrack {
-    /// `nf_conntrack_tcp_set_closing` (nf_conntrack_proto_tcp.c): REJECT's
-    /// reset closes the connection. Returns whether it was not closed
-    /// already, in which case its timeout becomes the CLOSE one.
-    pub fn set_closing(&mut self) -> bool {
-        let was = self.state;
-        self.state = TcpState::Close;
-        was != TcpState::Close
-    }
-
     fn zeroed() -> TcpTrack {
         // tcp_new: memset(&ct->proto.tcp, 0, ...), then last_index = TCP_NONE_SET.
         TcpTrack {
@@ -595,6 +586,17 @@ impl TcpTrack {
 
     pub fn state(&self) -> TcpState {
         self.state
+    }
+
+    /// `nf_conntrack_tcp_set_closing` (nf_conntrack_proto_tcp.c), which
+    /// `nf_send_reset` calls through `nf_ct_set_closing` for the
+    /// connection a `REJECT --reject-with tcp-reset` answered: the state
+    /// becomes CLOSE, nothing else changes. `true` when it was not CLOSE
+    /// already (the caller then gives the connection the CLOSE timeout).
+    pub fn set_closing(&mut self) -> bool {
+        let old = self.state;
+        self.state = TcpState::Close;
+        old != TcpState::Close
     }
 
     /// Window scale factors (original, reply), as ctnetlink reports them.

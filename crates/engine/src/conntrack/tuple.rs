@@ -5,7 +5,8 @@ use crate::wire::transport::{Summary, L4};
 
 /// One direction of a connection. For TCP/UDP `a`/`b` are the source and
 /// destination ports; for ICMP `a` is the echo id and `b` the type and
-/// code (`type << 8 | code`); zero for other protocols.
+/// code (`type << 8 | code`); zero for other protocols, except what
+/// conntrack fills in after `Tuple::of` (UDP-Lite ports, GRE keys).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Tuple {
     pub src: u32,
@@ -92,7 +93,9 @@ impl Tuple {
                 let ty = icmp_inverse(self.icmp_type())?;
                 (self.a, u16::from(ty) << 8 | u16::from(self.icmp_code()))
             }
-            _ => (0, 0),
+            // nf_ct_invert_tuple without a protocol inverter swaps the
+            // port or key fields (UDP-Lite ports, GRE keys; zero otherwise).
+            _ => (self.b, self.a),
         };
         Some(Tuple {
             src: self.dst,

@@ -9,7 +9,6 @@ use palisade_rules::model::Rule;
 use super::m_state::state_bit;
 use super::{downcast, HookCtx, PacketMatch};
 use crate::conntrack::{status, CtRef, Dir};
-use crate::time::NANOS_PER_SEC;
 
 #[derive(Debug)]
 struct ConntrackMatch(Conntrack);
@@ -85,7 +84,7 @@ impl PacketMatch for ConntrackMatch {
             }
         }
         if let Some(e) = &m.expire {
-            let left = (c.expires - cx.now).0 / NANOS_PER_SEC;
+            let left = c.expires_secs(cx.now);
             let inside = u64::from(e.value.0) <= left && left <= u64::from(e.value.1);
             if inside == e.invert {
                 return false;
