@@ -58,6 +58,7 @@ COMMIT
 COMMIT
 ";
 
+#[allow(clippy::too_many_arguments)]
 fn tcp(
     src: u32,
     dst: u32,
