@@ -20,7 +20,7 @@ use crate::eval;
 use crate::ext::{HookCtx, Verdict};
 use crate::meta::{PacketMeta, RouteKind};
 use crate::nat;
-use crate::program::{tables_at, CompileError, Program};
+use crate::program::{steps_at, CompileError, HookStep, Program};
 use crate::reply;
 use crate::slot::RulesetSlot;
 use crate::time::Time;
@@ -831,22 +831,25 @@ impl Engine {
         out: &mut Outputs,
     ) -> Verdict {
         let program = Arc::clone(&self.program);
-        for &table in tables_at(hook) {
-            if table == TableId::Mangle && matches!(hook, Hook::Prerouting | Hook::Output) {
-                // nf_conntrack_in sits between raw (-300) and mangle (-150).
-                if self.conntrack_on() && meta.ct == CtRef::None {
-                    let s = Summary::read(pkt);
-                    let l4 = &pkt[s.header_len..];
-                    let at_pre = hook == Hook::Prerouting;
-                    match self
-                        .ct
-                        .track(now, &s, l4, at_pre, || transport::l4_checksum_ok(pkt))
-                    {
-                        TrackResult::Tracked(r) => meta.ct = r,
-                        TrackResult::Drop => return Verdict::Drop,
+        for &step in steps_at(hook) {
+            let table = match step {
+                HookStep::Table(t) => t,
+                HookStep::Conntrack => {
+                    if self.conntrack_on() && meta.ct == CtRef::None {
+                        let s = Summary::read(pkt);
+                        let l4 = &pkt[s.header_len..];
+                        let at_pre = hook == Hook::Prerouting;
+                        match self
+                            .ct
+                            .track(now, &s, l4, at_pre, || transport::l4_checksum_ok(pkt))
+                        {
+                            TrackResult::Tracked(r) => meta.ct = r,
+                            TrackResult::Drop => return Verdict::Drop,
+                        }
                     }
+                    continue;
                 }
-            }
+            };
             let Some(tp) = program.table(table) else {
                 continue;
             };

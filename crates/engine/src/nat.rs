@@ -57,6 +57,25 @@ fn done_bit(m: Manip) -> u32 {
     }
 }
 
+impl Manip {
+    pub fn other(self) -> Manip {
+        match self {
+            Manip::Src => Manip::Dst,
+            Manip::Dst => Manip::Src,
+        }
+    }
+}
+
+/// The status bit that says this manip applies to a packet going in
+/// `dir`: a reply undoes the other direction's NAT (`statusbit ^=
+/// IPS_NAT_MASK` in nf_nat_packet).
+fn nat_bit_for(m: Manip, dir: Dir) -> u32 {
+    match dir {
+        Dir::Original => nat_bit(m),
+        Dir::Reply => nat_bit(m.other()),
+    }
+}
+
 fn nat_bit(m: Manip) -> u32 {
     match m {
         Manip::Src => status::SRC_NAT,
@@ -367,14 +386,7 @@ fn manip_pkt(pkt: &mut [u8], ip_off: usize, target: &Tuple, m: Manip) -> bool {
 /// manip type to a packet travelling in `dir`.
 pub fn apply(ct: &Conntrack, id: ConnId, dir: Dir, m: Manip, pkt: &mut [u8]) -> bool {
     let Some(c) = ct.get(id) else { return true };
-    let mut bit = nat_bit(m);
-    if dir == Dir::Reply {
-        bit = match m {
-            Manip::Src => status::DST_NAT,
-            Manip::Dst => status::SRC_NAT,
-        };
-    }
-    if c.status & bit == 0 {
+    if c.status & nat_bit_for(m, dir) == 0 {
         return true;
     }
     let Some(target) = c.tuples[dir.other().index()].invert() else {
@@ -407,22 +419,11 @@ pub fn icmp_reply_translation(
         }
     }
     let dir = info.dir();
-    let mut bit = nat_bit(m);
-    if dir == Dir::Reply {
-        bit = match m {
-            Manip::Src => status::DST_NAT,
-            Manip::Dst => status::SRC_NAT,
-        };
-    }
-    if c.status & bit == 0 {
+    if c.status & nat_bit_for(m, dir) == 0 {
         return true;
     }
     let inner_target = c.tuples[dir.other().index()];
-    let inner_manip = match m {
-        Manip::Src => Manip::Dst,
-        Manip::Dst => Manip::Src,
-    };
-    if !manip_pkt(pkt, hl + 8, &inner_target, inner_manip) {
+    if !manip_pkt(pkt, hl + 8, &inner_target, m.other()) {
         return false;
     }
     // The ICMP checksum over the changed quote, from scratch.

@@ -265,16 +265,33 @@ fn compile_rule(
     })
 }
 
-/// Which hooks run which tables, in priority order (iptables-nft uses the
-/// legacy priorities: raw -300, mangle -150, nat dst -100, filter 0,
-/// security 50, nat src 100; include/uapi/linux/netfilter_ipv4.h).
-pub fn tables_at(hook: Hook) -> &'static [TableId] {
+/// One thing registered at a hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookStep {
+    Table(TableId),
+    /// `nf_conntrack_in` (priority -200).
+    Conntrack,
+}
+
+/// What runs at each hook, in priority order (iptables-nft uses the
+/// legacy priorities: raw -300, conntrack -200, mangle -150, nat dst -100,
+/// filter 0, security 50, nat src 100; include/uapi/linux/netfilter_ipv4.h).
+/// Confirmation, last at INPUT and POSTROUTING, is the caller's.
+pub fn steps_at(hook: Hook) -> &'static [HookStep] {
+    use HookStep::{Conntrack, Table};
     use TableId::*;
     match hook {
-        Hook::Prerouting => &[Raw, Mangle, Nat],
-        Hook::Input => &[Mangle, Filter, Security, Nat],
-        Hook::Forward => &[Mangle, Filter, Security],
-        Hook::Output => &[Raw, Mangle, Nat, Filter, Security],
-        Hook::Postrouting => &[Mangle, Nat],
+        Hook::Prerouting => &[Table(Raw), Conntrack, Table(Mangle), Table(Nat)],
+        Hook::Input => &[Table(Mangle), Table(Filter), Table(Security), Table(Nat)],
+        Hook::Forward => &[Table(Mangle), Table(Filter), Table(Security)],
+        Hook::Output => &[
+            Table(Raw),
+            Conntrack,
+            Table(Mangle),
+            Table(Nat),
+            Table(Filter),
+            Table(Security),
+        ],
+        Hook::Postrouting => &[Table(Mangle), Table(Nat)],
     }
 }

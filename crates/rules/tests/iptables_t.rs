@@ -90,33 +90,17 @@ fn run_rule(table: &str, chain: &str, rule: &str) -> Result<String, String> {
 }
 
 fn run_file(name: &str, text: &str, tally: &mut Tally) {
-    let mut table = "filter".to_string();
-    let mut chains: Vec<String> = vec![];
-    for line in text.lines() {
-        if line.starts_with('#') || line.trim().is_empty() {
-            continue;
-        }
-        if let Some(t) = line.strip_prefix('*') {
-            table = t.trim().to_string();
-            continue;
-        }
-        if let Some(c) = line.strip_prefix(':') {
-            chains = c.split(',').map(|s| s.trim().to_string()).collect();
-            continue;
-        }
-        let fields: Vec<&str> = line.split(';').collect();
-        if fields.len() < 3 {
-            continue;
-        }
-        let (rule, expected, result) = (fields[0], fields[1], fields[2]);
-        if fields[3..].contains(&"LEGACY") {
+    for line in common::t_lines(text) {
+        let (table, chains) = (&line.table, &line.chains);
+        let (rule, expected, result) = (line.rule, line.expected, line.result);
+        if line.variants.contains(&"LEGACY") {
             continue;
         }
         let override_ = LINUX_DISAGREES
             .iter()
             .find(|(f, r, _)| *f == name && *r == rule);
-        for chain in &chains {
-            let got = run_rule(&table, chain, rule);
+        for chain in chains {
+            let got = run_rule(table, chain, rule);
             let want_line = if expected == "=" {
                 format!("-A {chain} {rule}")
             } else {

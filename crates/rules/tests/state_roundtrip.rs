@@ -102,31 +102,17 @@ fn t_file_rules_survive_the_state_file() {
     let (mut checked, mut failed) = (0, Vec::new());
     for f in &files {
         let text = std::fs::read_to_string(dir.join(f)).expect("read .t");
-        let mut table = "filter".to_string();
-        let mut chains: Vec<String> = vec![];
-        for line in text.lines() {
-            if line.starts_with('#') || line.trim().is_empty() {
+        for line in common::t_lines(&text) {
+            if line.result != "OK" {
                 continue;
             }
-            if let Some(t) = line.strip_prefix('*') {
-                table = t.trim().to_string();
-                continue;
-            }
-            if let Some(c) = line.strip_prefix(':') {
-                chains = c.split(',').map(|s| s.trim().to_string()).collect();
-                continue;
-            }
-            let fields: Vec<&str> = line.split(';').collect();
-            if fields.len() < 3 || fields[2] != "OK" {
-                continue;
-            }
-            for chain in &chains {
-                let Some(rs) = ruleset_of(&table, chain, fields[0]) else {
+            for chain in &line.chains {
+                let Some(rs) = ruleset_of(&line.table, chain, line.rule) else {
                     continue;
                 };
                 checked += 1;
                 if let Err(e) = round_trip(&rs) {
-                    failed.push(format!("{f} [{chain}] {}: {e}", fields[0]));
+                    failed.push(format!("{f} [{chain}] {}: {e}", line.rule));
                 }
             }
         }

@@ -1,8 +1,9 @@
 //! `-j LOG`, `-j NFLOG`, `-j TRACE`, `-j CHECKSUM`: targets that leave the
 //! packet as it is and continue. Inside a network namespace LOG writes
-//! nothing (nf_log_all_netns=0); NFLOG has no listener; TRACE only flags
-//! the packet for tracing; CHECKSUM fills checksums only of packets whose
-//! checksum is left to the device, which never happens here.
+//! nothing (nf_log_all_netns=0, net/netfilter/nf_log.c); NFLOG has no
+//! listener (xt_NFLOG.c); TRACE only sets nf_trace (xt_TRACE.c);
+//! CHECKSUM fills checksums only of CHECKSUM_PARTIAL packets
+//! (xt_CHECKSUM.c), which never occur here.
 
 use palisade_rules::ext::checksum::Checksum;
 use palisade_rules::ext::log::Log;
