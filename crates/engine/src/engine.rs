@@ -25,6 +25,7 @@ use crate::reply;
 use crate::slot::RulesetSlot;
 use crate::time::Time;
 use crate::topology::{self, IfIndex, NoRoute, OutKind, RouteDecision, Topology, LOOPBACK};
+use crate::trace::{CtSeen, Endpoints, Origin, RouteEvent, TraceEvent};
 use crate::wire::ipv4::{self, Ipv4Read, Ipv4Write, PROTO_ICMP, PROTO_IGMP, PROTO_TCP, PROTO_UDP};
 use crate::wire::transport::{self, Summary, L4};
 
@@ -127,6 +128,8 @@ pub struct Engine {
     /// The errno of an NF_DROP_ERR in OUTPUT (the nat hook's failed
     /// reroute), for the sender; a plain drop is EPERM.
     hook_errno: Option<SendError>,
+    /// The events of traced packets, while tracing is on (`trace.rs`).
+    trace: Option<Vec<TraceEvent>>,
 }
 
 impl Engine {
@@ -143,7 +146,39 @@ impl Engine {
             env: Env::new(seed),
             loopback_budget: 0,
             hook_errno: None,
+            trace: None,
         }
+    }
+
+    /// Turns tracing on (collecting every packet's steps from now on) or
+    /// off (dropping what was collected).
+    pub fn set_tracing(&mut self, on: bool) {
+        self.trace = on.then(Vec::new);
+    }
+
+    /// The steps collected since tracing was turned on or last taken.
+    pub fn take_trace(&mut self) -> Vec<TraceEvent> {
+        self.trace.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Records a trace event, made only when tracing is on.
+    #[inline]
+    fn note(&mut self, event: impl FnOnce() -> TraceEvent) {
+        if let Some(t) = &mut self.trace {
+            t.push(event());
+        }
+    }
+
+    /// A datagram of `origin` starts its way (traced: up to `end_trace`).
+    fn begin_trace(&mut self, origin: Origin, pkt: &[u8]) {
+        self.note(|| TraceEvent::Begin {
+            origin,
+            packet: pkt.to_vec(),
+        });
+    }
+
+    fn end_trace(&mut self) {
+        self.note(|| TraceEvent::End);
     }
 
     /// Commits a new ruleset (validated by the rules crate). Counters come
@@ -201,14 +236,19 @@ impl Engine {
         self.loopback_budget = MAX_LOOPBACK_PASSES;
         match ingress {
             Ingress::Interface(dev) => {
+                self.begin_trace(Origin::Received(dev), &pkt);
                 let meta = PacketMeta {
                     in_iface: Some(dev),
                     ..PacketMeta::default()
                 };
                 self.receive(now, pkt, meta, out);
             }
-            Ingress::Local => self.raw_send(now, pkt, out),
+            Ingress::Local => {
+                self.begin_trace(Origin::Sent, &pkt);
+                self.raw_send(now, pkt, out);
+            }
         }
+        self.end_trace();
     }
 
     /// A raw IP_HDRINCL send (`raw_sendmsg`, `raw_send_hdrinc`).
@@ -220,7 +260,9 @@ impl Engine {
         let route = match self.topo.output_route(pkt.dst()) {
             Ok(r) => r,
             Err(e) => {
-                out.send_error = Some(SendError::no_route(e));
+                let e = SendError::no_route(e);
+                self.note(|| TraceEvent::Route(RouteEvent::OutputFailed(e)));
+                out.send_error = Some(e);
                 return;
             }
         };
@@ -289,6 +331,14 @@ impl Engine {
             Some(r) if pkt.dst() == dst_before => r,
             _ => self.route_input(&pkt, in_dev),
         };
+        self.note(|| {
+            TraceEvent::Route(match route {
+                InputRoute::Martian => RouteEvent::Martian,
+                InputRoute::Local { broadcast } => RouteEvent::Local { broadcast },
+                InputRoute::Forward { dev } => RouteEvent::Forward { dev },
+                InputRoute::Unreachable(e) => RouteEvent::Unreachable(e),
+            })
+        });
         // ip_rcv_finish_core: the options are compiled once routed.
         let mut rx_opts = RxOptions::default();
         if route != InputRoute::Martian && pkt.header_len() > 20 {
@@ -490,10 +540,12 @@ impl Engine {
         let dev = match self.route_output(pkt.dst(), &mut meta) {
             Ok(d) => d,
             Err(e) => {
+                self.note(|| TraceEvent::Route(RouteEvent::OutputFailed(e)));
                 self.dropped(meta);
                 return Sent::Failed(e);
             }
         };
+        self.note(|| TraceEvent::Route(RouteEvent::Output { dev }));
         meta.out_iface = Some(dev);
         let before = (pkt.src(), pkt.dst(), meta.mark);
         self.hook_errno = None;
@@ -504,8 +556,12 @@ impl Engine {
         // ip_route_me_harder after mangle/nat changed the addresses or mark.
         if before != (pkt.src(), pkt.dst(), meta.mark) {
             match self.route_output(pkt.dst(), &mut meta) {
-                Ok(d) => meta.out_iface = Some(d),
+                Ok(dev) => {
+                    self.note(|| TraceEvent::Route(RouteEvent::Rerouted { dev }));
+                    meta.out_iface = Some(dev);
+                }
                 Err(e) => {
+                    self.note(|| TraceEvent::Route(RouteEvent::OutputFailed(e)));
                     self.dropped(meta);
                     return Sent::Failed(e);
                 }
@@ -564,7 +620,9 @@ impl Engine {
                     ..cmeta
                 };
                 let route = Some(InputRoute::Local { broadcast: true });
+                self.begin_trace(Origin::LoopedBroadcast, &copy);
                 self.receive_routed(now, copy, again, route, out);
+                self.end_trace();
             }
         }
         sent
@@ -608,6 +666,7 @@ impl Engine {
             // loopback_xmit queues it (netif_rx): it is received after
             // the sender has let go of any lock, icmp_xmit_lock included.
             let held = std::mem::replace(&mut self.env.icmp_xmit_locked, false);
+            self.note(|| TraceEvent::Loopback);
             self.receive_routed(now, pkt, again, route, out);
             self.env.icmp_xmit_locked = held;
             return Sent::Ok;
@@ -625,6 +684,10 @@ impl Engine {
             self.env.recycle(pkt);
             return Sent::Ok;
         }
+        self.note(|| TraceEvent::Out {
+            dev,
+            packet: pkt.clone(),
+        });
         out.packets.push((dev, pkt));
         Sent::Ok
     }
@@ -672,6 +735,10 @@ impl Engine {
             f[2..4].copy_from_slice(&((hlen + len) as u16).to_be_bytes());
             f[6..8].copy_from_slice(&field.to_be_bytes());
             f.fill_checksum();
+            self.note(|| TraceEvent::Out {
+                dev,
+                packet: f.clone(),
+            });
             out.packets.push((dev, f));
         }
     }
@@ -690,6 +757,7 @@ impl Engine {
         if !self.confirm(now, &meta) {
             return;
         }
+        self.note(|| TraceEvent::Deliver);
         self.stack(now, pkt, meta, out);
     }
 
@@ -789,13 +857,27 @@ impl Engine {
     /// `icmp_xmit_lock` held.
     fn send_icmp(&mut self, now: Time, pkt: Vec<u8>, meta: PacketMeta, out: &mut Outputs) -> Sent {
         let held = std::mem::replace(&mut self.env.icmp_xmit_locked, true);
-        let sent = self.local_out(now, pkt, meta, out);
+        let sent = self.send_answer(now, pkt, meta, out);
         self.env.icmp_xmit_locked = held;
         sent
     }
 
     fn send_local(&mut self, now: Time, pkt: Vec<u8>, meta: PacketMeta, out: &mut Outputs) {
-        let _ = self.local_out(now, pkt, meta, out);
+        let _ = self.send_answer(now, pkt, meta, out);
+    }
+
+    /// `local_out` for a datagram the host sends while handling another.
+    fn send_answer(
+        &mut self,
+        now: Time,
+        pkt: Vec<u8>,
+        meta: PacketMeta,
+        out: &mut Outputs,
+    ) -> Sent {
+        self.begin_trace(Origin::Answer, &pkt);
+        let sent = self.local_out(now, pkt, meta, out);
+        self.end_trace();
+        sent
     }
 
     /// A packet is gone: a connection it alone was creating goes too.
@@ -830,6 +912,12 @@ impl Engine {
         meta: &mut PacketMeta,
         out: &mut Outputs,
     ) -> Verdict {
+        self.note(|| TraceEvent::Hook {
+            hook,
+            in_iface: meta.in_iface,
+            out_iface: meta.out_iface,
+            packet: pkt.clone(),
+        });
         let program = Arc::clone(&self.program);
         for &step in steps_at(hook) {
             let table = match step {
@@ -844,8 +932,17 @@ impl Engine {
                             .track(now, &s, l4, at_pre, || transport::l4_checksum_ok(pkt))
                         {
                             TrackResult::Tracked(r) => meta.ct = r,
-                            TrackResult::Drop => return Verdict::Drop,
+                            TrackResult::Drop => {
+                                self.note(|| TraceEvent::Conntrack(CtSeen::TableFull));
+                                return Verdict::Drop;
+                            }
                         }
+                        if self.trace.is_some() {
+                            let seen = self.ct_seen(meta.ct);
+                            self.note(|| TraceEvent::Conntrack(seen));
+                        }
+                    } else if self.conntrack_on() && meta.ct == CtRef::Untracked {
+                        self.note(|| TraceEvent::Conntrack(CtSeen::Untracked));
                     }
                     continue;
                 }
@@ -887,9 +984,27 @@ impl Engine {
             env: &mut self.env,
             hotdrop: false,
         };
-        let verdict = eval::run_table(table, hook, &mut cx).unwrap_or(Verdict::Accept);
+        let verdict = match &mut self.trace {
+            None => eval::run_table(table, hook, &mut cx, &mut ()),
+            Some(events) => eval::run_table(table, hook, &mut cx, events),
+        };
         self.flush_generated(now, out);
-        verdict
+        verdict.unwrap_or(Verdict::Accept)
+    }
+
+    /// What conntrack made of a packet, for the trace.
+    fn ct_seen(&self, ct: CtRef) -> CtSeen {
+        match ct {
+            CtRef::None => CtSeen::Invalid,
+            CtRef::Untracked => CtSeen::Untracked,
+            CtRef::Conn(id, info) => match self.ct.get(id) {
+                Some(c) => CtSeen::Conn {
+                    info,
+                    original: c.tuples[0],
+                },
+                None => CtSeen::Invalid,
+            },
+        }
     }
 
     /// Sends what targets generated (REJECT's answers), as the kernel
@@ -899,7 +1014,7 @@ impl Engine {
             let batch: Vec<Generated> = std::mem::take(&mut self.env.generated);
             for g in batch {
                 let _ = match g.kind {
-                    GeneratedKind::Datagram => self.local_out(now, g.data, g.meta, out),
+                    GeneratedKind::Datagram => self.send_answer(now, g.data, g.meta, out),
                     GeneratedKind::Icmp => self.send_icmp(now, g.data, g.meta, out),
                 };
             }
@@ -969,12 +1084,11 @@ impl Engine {
         };
         let m = nat::manip_for_hook(hook);
         let is_icmp = pkt.protocol() == PROTO_ICMP;
+        let before = self.trace.is_some().then(|| Endpoints::of(pkt));
         if matches!(info, CtInfo::Related | CtInfo::RelatedReply) && is_icmp {
-            return if nat::icmp_reply_translation(&self.ct, id, info, m, pkt) {
-                Verdict::Accept
-            } else {
-                Verdict::Drop
-            };
+            let ok = nat::icmp_reply_translation(&self.ct, id, info, m, pkt);
+            self.note_nat(hook, before, pkt);
+            return if ok { Verdict::Accept } else { Verdict::Drop };
         }
         if matches!(info, CtInfo::New | CtInfo::Related | CtInfo::RelatedReply)
             && !nat::initialized(&self.ct, id, m)
@@ -987,10 +1101,26 @@ impl Engine {
                 nat::null_binding(&mut self.ct, now, &mut self.env.rng, id, m);
             }
         }
+        let before = self.trace.is_some().then(|| Endpoints::of(pkt));
         if !nat::apply(&self.ct, id, info.dir(), m, pkt) {
             return Verdict::Drop;
         }
+        self.note_nat(hook, before, pkt);
         Verdict::Accept
+    }
+
+    /// A NAT rewrite at `hook` for the trace, when it changed something.
+    fn note_nat(&mut self, hook: Hook, before: Option<Endpoints>, pkt: &[u8]) {
+        if let Some(before) = before {
+            let after = Endpoints::of(pkt);
+            if after != before {
+                self.note(|| TraceEvent::Nat {
+                    hook,
+                    before,
+                    after,
+                });
+            }
+        }
     }
 }
 

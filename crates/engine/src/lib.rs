@@ -19,6 +19,7 @@ pub mod reply;
 pub mod slot;
 pub mod time;
 pub mod topology;
+pub mod trace;
 pub mod wire;
 
 pub use engine::{Engine, Ingress, Outputs, SendError};
