@@ -597,7 +597,9 @@ impl Engine {
                 let mut copy = self.env.buffer();
                 copy.extend_from_slice(&pkt);
                 let mut cmeta = meta;
+                self.begin_trace(Origin::BroadcastCopy, &copy);
                 let v = self.run_hook(now, Hook::Postrouting, &mut copy, &mut cmeta, out);
+                self.end_trace();
                 if v == Verdict::Accept && self.confirm(now, &cmeta) {
                     Some((copy, cmeta, dev))
                 } else {
@@ -971,6 +973,13 @@ impl Engine {
         meta: &mut PacketMeta,
         out: &mut Outputs,
     ) -> Verdict {
+        if table.entry[hook as usize].is_some() {
+            self.note(|| TraceEvent::Table {
+                table: table.id,
+                hook,
+                packet: Vec::new(),
+            });
+        }
         let summary = Summary::read(pkt);
         let mut cx = HookCtx {
             now,

@@ -77,26 +77,26 @@ pub fn run_table<T: WalkTrace>(
         } && rule.matches.iter().all(|m| m.matches(cx));
         if cx.hotdrop {
             // nft_compat turns a hotdrop into the rule's NF_DROP.
-            trace.rule(table, chain, pos, WalkStep::Drop);
+            trace.rule(table, chain, pos, WalkStep::Drop, cx.pkt);
             return Some(Verdict::Drop);
         }
         if !hit {
-            trace.rule(table, chain, pos, WalkStep::NoMatch);
+            trace.rule(table, chain, pos, WalkStep::NoMatch, cx.pkt);
             continue;
         }
         rule.counter.add(cx.summary.total_len);
         match &rule.target {
-            TargetProg::None => trace.rule(table, chain, pos, WalkStep::Continue),
+            TargetProg::None => trace.rule(table, chain, pos, WalkStep::Continue, cx.pkt),
             TargetProg::Accept => {
-                trace.rule(table, chain, pos, WalkStep::Accept);
+                trace.rule(table, chain, pos, WalkStep::Accept, cx.pkt);
                 return Some(Verdict::Accept);
             }
             TargetProg::Drop => {
-                trace.rule(table, chain, pos, WalkStep::Drop);
+                trace.rule(table, chain, pos, WalkStep::Drop, cx.pkt);
                 return Some(Verdict::Drop);
             }
             TargetProg::Return => {
-                trace.rule(table, chain, pos, WalkStep::Return);
+                trace.rule(table, chain, pos, WalkStep::Return, cx.pkt);
                 if depth > 0 {
                     depth -= 1;
                     (chain, pos) = stack[depth];
@@ -106,16 +106,16 @@ pub fn run_table<T: WalkTrace>(
             }
             TargetProg::Jump(c) => {
                 if depth >= MAX_DEPTH {
-                    trace.rule(table, chain, pos, WalkStep::Drop);
+                    trace.rule(table, chain, pos, WalkStep::Drop, cx.pkt);
                     return Some(Verdict::Drop);
                 }
-                trace.rule(table, chain, pos, WalkStep::Jump(*c));
+                trace.rule(table, chain, pos, WalkStep::Jump(*c), cx.pkt);
                 stack[depth] = (chain, pos);
                 depth += 1;
                 (chain, pos) = (*c, 0);
             }
             TargetProg::Goto(c) => {
-                trace.rule(table, chain, pos, WalkStep::Goto(*c));
+                trace.rule(table, chain, pos, WalkStep::Goto(*c), cx.pkt);
                 (chain, pos) = (*c, 0);
             }
             TargetProg::Ext(t) => {
@@ -125,7 +125,7 @@ pub fn run_table<T: WalkTrace>(
                     Verdict::Accept => WalkStep::Accept,
                     Verdict::Drop => WalkStep::Drop,
                 };
-                trace.rule(table, chain, pos, step);
+                trace.rule(table, chain, pos, step, cx.pkt);
                 if v != Verdict::Continue {
                     return Some(v);
                 }
@@ -150,6 +150,6 @@ fn policy<T: WalkTrace>(table: &TableProg, cx: &HookCtx<'_>, trace: &mut T) -> V
         Some(Policy::Drop) => Verdict::Drop,
         _ => Verdict::Accept,
     };
-    trace.policy(table, base, v);
+    trace.policy(table, base, v, cx.pkt);
     v
 }

@@ -35,6 +35,15 @@ pub enum TraceEvent {
         out_iface: Option<IfIndex>,
         packet: Vec<u8>,
     },
+    /// A table's chain for `hook` walks the datagram. `packet` is the
+    /// datagram as the walk's first reported step (a matching rule or the
+    /// policy) leaves it: where Linux's trace dumps the packet, once per
+    /// base chain (nf_tables_trace.c `nft_trace_notify`, `packet_dumped`).
+    Table {
+        table: TableId,
+        hook: Hook,
+        packet: Vec<u8>,
+    },
     /// Rule `rule` (from 1) of `chain` was evaluated; `verdict` is `None`
     /// when it did not match.
     Rule {
@@ -81,7 +90,11 @@ pub enum Origin {
     /// Sent by the host itself on the way: an ICMP answer or error, a TCP
     /// reset, a REJECT target's answer.
     Answer,
-    /// The copy of a broadcast the host sent, delivered to itself.
+    /// The copy of a broadcast the host sends, through POSTROUTING on its
+    /// way back to the host (`ip_mc_output`: a clone, traced by Linux
+    /// under an id of its own)...
+    BroadcastCopy,
+    /// ...and received (`dev_loopback_xmit`).
     LoopedBroadcast,
 }
 
@@ -166,12 +179,35 @@ pub enum WalkStep {
 /// What the rule walk reports when a packet is traced. Every method
 /// does nothing by default; `()` is the walk without tracing.
 pub trait WalkTrace {
-    /// Rule `number` (from 1) of chain `chain` was evaluated.
-    fn rule(&mut self, _table: &TableProg, _chain: usize, _number: usize, _step: WalkStep) {}
+    /// Rule `number` (from 1) of chain `chain` was evaluated; `pkt` is the
+    /// datagram after it.
+    fn rule(
+        &mut self,
+        _table: &TableProg,
+        _chain: usize,
+        _number: usize,
+        _step: WalkStep,
+        _pkt: &[u8],
+    ) {
+    }
     /// The end of user-defined chain `chain` was reached.
     fn chain_end(&mut self, _table: &TableProg, _chain: usize) {}
     /// The policy of built-in chain `chain` decided.
-    fn policy(&mut self, _table: &TableProg, _chain: usize, _verdict: Verdict) {}
+    fn policy(&mut self, _table: &TableProg, _chain: usize, _verdict: Verdict, _pkt: &[u8]) {}
+}
+
+/// The first reported step of a walk fills in its `Table` event's
+/// packet.
+fn dump_packet(events: &mut [TraceEvent], pkt: &[u8]) {
+    let table = events.iter_mut().rev().find_map(|e| match e {
+        TraceEvent::Table { packet, .. } => Some(packet),
+        _ => None,
+    });
+    if let Some(packet) = table {
+        if packet.is_empty() {
+            packet.extend_from_slice(pkt);
+        }
+    }
 }
 
 impl WalkTrace for () {}
@@ -184,7 +220,10 @@ fn chain_name(table: &TableProg, chain: usize) -> String {
 }
 
 impl WalkTrace for Vec<TraceEvent> {
-    fn rule(&mut self, table: &TableProg, chain: usize, number: usize, step: WalkStep) {
+    fn rule(&mut self, table: &TableProg, chain: usize, number: usize, step: WalkStep, pkt: &[u8]) {
+        if step != WalkStep::NoMatch {
+            dump_packet(self, pkt);
+        }
         let verdict = match step {
             WalkStep::NoMatch => None,
             WalkStep::Continue => Some(RuleVerdict::Continue),
@@ -209,7 +248,8 @@ impl WalkTrace for Vec<TraceEvent> {
         });
     }
 
-    fn policy(&mut self, table: &TableProg, chain: usize, verdict: Verdict) {
+    fn policy(&mut self, table: &TableProg, chain: usize, verdict: Verdict, pkt: &[u8]) {
+        dump_packet(self, pkt);
         self.push(TraceEvent::Policy {
             table: table.id,
             chain: chain_name(table, chain),
