@@ -6,8 +6,10 @@
 pub mod compare;
 pub mod hex;
 pub mod kernel;
+pub mod kernel_trace;
 pub mod pkt;
 pub mod random;
 pub mod scenario;
 pub mod simulate;
 mod sys;
+pub mod trace;

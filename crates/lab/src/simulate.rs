@@ -51,6 +51,32 @@ pub fn build_engine(sc: &Scenario, seed: u64) -> Result<Engine, ScenarioError> {
     Ok(engine)
 }
 
+/// When each packet of the scenario arrives.
+pub(crate) fn arrival_times(sc: &Scenario) -> Vec<Time> {
+    let mut now = START;
+    let mut times = Vec::with_capacity(sc.packets.len());
+    for (i, p) in sc.packets.iter().enumerate() {
+        now = match p.at {
+            Some(at) => START + Time::from_secs_f64(at),
+            None if i == 0 => START,
+            None => now + GAP,
+        };
+        times.push(now);
+    }
+    times
+}
+
+/// Where packet `i` enters the engine.
+pub(crate) fn ingress_of(engine: &Engine, i: usize, via: &Via) -> Result<Ingress, ScenarioError> {
+    match via {
+        Via::Local => Ok(Ingress::Local),
+        Via::In(name) => match engine.topology().index_of(name) {
+            Some(k) => Ok(Ingress::Interface(k)),
+            None => Err(err(format!("packet {i}: no interface {name}"))),
+        },
+    }
+}
+
 /// Runs every packet of the scenario through a fresh engine.
 pub fn simulate(sc: &Scenario, seed: u64) -> Result<Outcome, ScenarioError> {
     let mut engine = build_engine(sc, seed)?;
@@ -58,19 +84,9 @@ pub fn simulate(sc: &Scenario, seed: u64) -> Result<Outcome, ScenarioError> {
     let mut send_errors = Vec::new();
     let mut out = Outputs::default();
     let mut now = START;
-    for (i, p) in sc.packets.iter().enumerate() {
-        now = match p.at {
-            Some(at) => START + Time::from_secs_f64(at),
-            None if i == 0 => START,
-            None => now + GAP,
-        };
-        let ingress = match &p.via {
-            Via::Local => Ingress::Local,
-            Via::In(name) => match engine.topology().index_of(name) {
-                Some(i) => Ingress::Interface(i),
-                None => return Err(err(format!("packet {i}: no interface {name}"))),
-            },
-        };
+    for (i, (p, at)) in sc.packets.iter().zip(arrival_times(sc)).enumerate() {
+        now = at;
+        let ingress = ingress_of(&engine, i, &p.via)?;
         out.clear();
         engine.process(now, ingress, p.bytes.clone(), &mut out);
         if let Some(e) = out.send_error {
