@@ -9,6 +9,7 @@
 mod iptables;
 mod simulate;
 mod state;
+mod trace;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -24,6 +25,8 @@ Commands:
   simulate [--seed N] FILE   run a packet scenario (JSON) through the engine
                              and print what leaves each interface, the
                              counters and the connection table
+  trace RULES PACKET...      follow one packet through the rules, rule by
+                             rule (palisade trace --help)
 
 The state file (iptables-save -c text) stands in for the kernel's tables;
 name it with --state FILE or the PALISADE_STATE environment variable.
@@ -90,6 +93,13 @@ fn main() -> ExitCode {
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect();
             return ExitCode::from(simulate::run(&words));
+        }
+        if sub == "trace" {
+            let words: Vec<String> = args[i + 1..]
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            return ExitCode::from(trace::run(&words));
         }
         match program_for(&sub) {
             Some(p) => (p, args.split_off(i + 1)),
