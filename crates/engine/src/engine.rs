@@ -161,11 +161,12 @@ impl Engine {
         self.trace.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
-    /// Records a trace event, made only when tracing is on.
+    /// Records a trace event, made only when tracing is on (out of the
+    /// way of the untraced path).
     #[inline]
     fn note(&mut self, event: impl FnOnce() -> TraceEvent) {
         if let Some(t) = &mut self.trace {
-            t.push(event());
+            record(t, event);
         }
     }
 
@@ -234,20 +235,36 @@ impl Engine {
         self.refresh_program();
         self.ct.reap_dying();
         self.loopback_budget = MAX_LOOPBACK_PASSES;
+        if self.trace.is_some() {
+            return self.process_traced(now, ingress, pkt, out);
+        }
+        self.enter(now, ingress, pkt, out);
+    }
+
+    #[inline(always)]
+    fn enter(&mut self, now: Time, ingress: Ingress, pkt: Vec<u8>, out: &mut Outputs) {
         match ingress {
             Ingress::Interface(dev) => {
-                self.begin_trace(Origin::Received(dev), &pkt);
                 let meta = PacketMeta {
                     in_iface: Some(dev),
                     ..PacketMeta::default()
                 };
                 self.receive(now, pkt, meta, out);
             }
-            Ingress::Local => {
-                self.begin_trace(Origin::Sent, &pkt);
-                self.raw_send(now, pkt, out);
-            }
+            Ingress::Local => self.raw_send(now, pkt, out),
         }
+    }
+
+    /// `enter` between the traced input's `Begin` and `End`.
+    #[cold]
+    #[inline(never)]
+    fn process_traced(&mut self, now: Time, ingress: Ingress, pkt: Vec<u8>, out: &mut Outputs) {
+        let origin = match ingress {
+            Ingress::Interface(dev) => Origin::Received(dev),
+            Ingress::Local => Origin::Sent,
+        };
+        self.begin_trace(origin, &pkt);
+        self.enter(now, ingress, pkt, out);
         self.end_trace();
     }
 
@@ -940,8 +957,7 @@ impl Engine {
                             }
                         }
                         if self.trace.is_some() {
-                            let seen = self.ct_seen(meta.ct);
-                            self.note(|| TraceEvent::Conntrack(seen));
+                            self.note_ct(meta.ct);
                         }
                     } else if self.conntrack_on() && meta.ct == CtRef::Untracked {
                         self.note(|| TraceEvent::Conntrack(CtSeen::Untracked));
@@ -973,13 +989,6 @@ impl Engine {
         meta: &mut PacketMeta,
         out: &mut Outputs,
     ) -> Verdict {
-        if table.entry[hook as usize].is_some() {
-            self.note(|| TraceEvent::Table {
-                table: table.id,
-                hook,
-                packet: Vec::new(),
-            });
-        }
         let summary = Summary::read(pkt);
         let mut cx = HookCtx {
             now,
@@ -995,13 +1004,20 @@ impl Engine {
         };
         let verdict = match &mut self.trace {
             None => eval::run_table(table, hook, &mut cx, &mut ()),
-            Some(events) => eval::run_table(table, hook, &mut cx, events),
+            Some(events) => traced_walk(table, hook, &mut cx, events),
         };
         self.flush_generated(now, out);
         verdict.unwrap_or(Verdict::Accept)
     }
 
     /// What conntrack made of a packet, for the trace.
+    #[cold]
+    #[inline(never)]
+    fn note_ct(&mut self, ct: CtRef) {
+        let seen = self.ct_seen(ct);
+        self.note(|| TraceEvent::Conntrack(seen));
+    }
+
     fn ct_seen(&self, ct: CtRef) -> CtSeen {
         match ct {
             CtRef::None => CtSeen::Invalid,
@@ -1093,10 +1109,14 @@ impl Engine {
         };
         let m = nat::manip_for_hook(hook);
         let is_icmp = pkt.protocol() == PROTO_ICMP;
-        let before = self.trace.is_some().then(|| Endpoints::of(pkt));
         if matches!(info, CtInfo::Related | CtInfo::RelatedReply) && is_icmp {
-            let ok = nat::icmp_reply_translation(&self.ct, id, info, m, pkt);
-            self.note_nat(hook, before, pkt);
+            let ok = if self.trace.is_some() {
+                self.nat_traced(hook, pkt, |ct, pkt| {
+                    nat::icmp_reply_translation(ct, id, info, m, pkt)
+                })
+            } else {
+                nat::icmp_reply_translation(&self.ct, id, info, m, pkt)
+            };
             return if ok { Verdict::Accept } else { Verdict::Drop };
         }
         if matches!(info, CtInfo::New | CtInfo::Related | CtInfo::RelatedReply)
@@ -1110,27 +1130,66 @@ impl Engine {
                 nat::null_binding(&mut self.ct, now, &mut self.env.rng, id, m);
             }
         }
-        let before = self.trace.is_some().then(|| Endpoints::of(pkt));
-        if !nat::apply(&self.ct, id, info.dir(), m, pkt) {
-            return Verdict::Drop;
+        let ok = if self.trace.is_some() {
+            self.nat_traced(hook, pkt, |ct, pkt| nat::apply(ct, id, info.dir(), m, pkt))
+        } else {
+            nat::apply(&self.ct, id, info.dir(), m, pkt)
+        };
+        if ok {
+            Verdict::Accept
+        } else {
+            Verdict::Drop
         }
-        self.note_nat(hook, before, pkt);
-        Verdict::Accept
     }
 
-    /// A NAT rewrite at `hook` for the trace, when it changed something.
-    fn note_nat(&mut self, hook: Hook, before: Option<Endpoints>, pkt: &[u8]) {
-        if let Some(before) = before {
-            let after = Endpoints::of(pkt);
-            if after != before {
-                self.note(|| TraceEvent::Nat {
-                    hook,
-                    before,
-                    after,
-                });
-            }
+    /// A NAT rewrite while tracing: done by `rewrite`, and noted when it
+    /// changed the addresses or ports.
+    #[cold]
+    #[inline(never)]
+    fn nat_traced(
+        &mut self,
+        hook: Hook,
+        pkt: &mut [u8],
+        rewrite: impl FnOnce(&Conntrack, &mut [u8]) -> bool,
+    ) -> bool {
+        let before = Endpoints::of(pkt);
+        let ok = rewrite(&self.ct, pkt);
+        let after = Endpoints::of(pkt);
+        if after != before {
+            self.note(|| TraceEvent::Nat {
+                hook,
+                before,
+                after,
+            });
         }
+        ok
     }
+}
+
+/// Pushes a trace event (kept out of line: tracing is the rare case).
+#[cold]
+#[inline(never)]
+fn record(events: &mut Vec<TraceEvent>, event: impl FnOnce() -> TraceEvent) {
+    events.push(event());
+}
+
+/// A table's walk while tracing: its `Table` event, then the walk.
+#[cold]
+#[inline(never)]
+fn traced_walk(
+    table: &crate::program::TableProg,
+    hook: Hook,
+    cx: &mut HookCtx<'_>,
+    events: &mut Vec<TraceEvent>,
+) -> Option<Verdict> {
+    if table.entry[hook as usize].is_some() {
+        events.push(TraceEvent::Table {
+            table: table.id,
+            hook,
+            packet: Vec::new(),
+        });
+    }
+    eval::run_table(table, hook, cx, events)
 }
 
 /// What `ip_options_compile` left in `IPCB(skb)->opt` that the forward
