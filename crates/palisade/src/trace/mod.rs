@@ -56,7 +56,10 @@ Earlier packets (to trace e.g. the answer of an established connection):
 
 Output:
   --matches          show only the rules that matched (as the kernel does)
-  --json             JSON for tools
+  --json             JSON for tools: the events in order (begin/end of each
+                     datagram, hook, table, rule, return, policy, conntrack,
+                     nat, route, out, deliver, loopback), outputs,
+                     connections, result
   --color WHEN       auto (a terminal and NO_COLOR unset), always, never
   --seed N           the seed of every random choice (as simulate)";
 
