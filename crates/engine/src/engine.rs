@@ -18,6 +18,7 @@ use crate::conntrack::{Conntrack, CtInfo, CtRef, TrackResult};
 use crate::env::{Env, Generated, GeneratedKind};
 use crate::eval;
 use crate::ext::{HookCtx, Verdict};
+use crate::helpers;
 use crate::meta::{PacketMeta, RouteKind};
 use crate::nat;
 use crate::program::{steps_at, CompileError, HookStep, Program};
@@ -187,6 +188,11 @@ impl Engine {
     /// `conntrack -L -o extended` as of `now`.
     pub fn conntrack_listing(&self, now: Time) -> String {
         self.ct.list_extended(now)
+    }
+
+    /// `conntrack -L expect` as of `now`.
+    pub fn expect_listing(&self, now: Time) -> String {
+        self.ct.list_expectations(now)
     }
 
     fn conntrack_on(&self) -> bool {
@@ -542,7 +548,7 @@ impl Engine {
                 copy.extend_from_slice(&pkt);
                 let mut cmeta = meta;
                 let v = self.run_hook(now, Hook::Postrouting, &mut copy, &mut cmeta, out);
-                if v == Verdict::Accept && self.confirm(now, &cmeta) {
+                if v == Verdict::Accept && self.confirm(now, &mut copy, &cmeta) {
                     Some((copy, cmeta, dev))
                 } else {
                     self.env.recycle(copy);
@@ -583,7 +589,7 @@ impl Engine {
             self.dropped(meta);
             return Sent::Failed(SendError::Eperm);
         }
-        if !self.confirm(now, &meta) {
+        if !self.confirm(now, &mut pkt, &meta) {
             return Sent::Failed(SendError::Eperm);
         }
         let Some(dev) = meta.out_iface else {
@@ -687,7 +693,7 @@ impl Engine {
         if self.run_hook(now, Hook::Input, &mut pkt, &mut meta, out) != Verdict::Accept {
             return self.dropped(meta);
         }
-        if !self.confirm(now, &meta) {
+        if !self.confirm(now, &mut pkt, &meta) {
             return;
         }
         self.stack(now, pkt, meta, out);
@@ -807,11 +813,26 @@ impl Engine {
         }
     }
 
-    /// `nf_confirm` at the end of INPUT and POSTROUTING.
-    fn confirm(&mut self, now: Time, meta: &PacketMeta) -> bool {
+    /// `nf_confirm` at the end of INPUT and POSTROUTING: the connection's
+    /// helper and sequence adjustment (`nf_ct_call_helper`), then
+    /// confirmation. `false`: the packet is dropped.
+    fn confirm(&mut self, now: Time, pkt: &mut Vec<u8>, meta: &PacketMeta) -> bool {
         let CtRef::Conn(id, info) = meta.ct else {
             return true;
         };
+        let loopback = meta.out_iface == Some(LOOPBACK) || meta.in_iface == Some(LOOPBACK);
+        if !helpers::call(
+            &mut self.ct,
+            &mut self.env.rng,
+            now,
+            id,
+            info,
+            pkt,
+            loopback,
+        ) {
+            self.dropped(*meta);
+            return false;
+        }
         // The connection's own first packet confirms it; RELATED_REPLY
         // answers (REJECT's resets) never do.
         if info.dir() != crate::conntrack::Dir::Original {
@@ -835,16 +856,25 @@ impl Engine {
             let table = match step {
                 HookStep::Table(t) => t,
                 HookStep::Conntrack => {
-                    if self.conntrack_on() && meta.ct == CtRef::None {
+                    // nf_conntrack_in: a template (-j CT) is taken off the
+                    // packet and used for the connection it starts.
+                    let template = match meta.ct {
+                        CtRef::None => Some(None),
+                        CtRef::Template(helper) => Some(helper),
+                        _ => None,
+                    };
+                    if let (true, Some(helper)) = (self.conntrack_on(), template) {
                         let s = Summary::read(pkt);
                         let l4 = &pkt[s.header_len..];
                         let at_pre = hook == Hook::Prerouting;
-                        match self
-                            .ct
-                            .track(now, &s, l4, at_pre, || transport::l4_checksum_ok(pkt))
-                        {
+                        let checksum_ok = || transport::l4_checksum_ok(pkt);
+                        match self.ct.track_with(now, &s, l4, at_pre, helper, checksum_ok) {
                             TrackResult::Tracked(r) => meta.ct = r,
                             TrackResult::Drop => return Verdict::Drop,
+                        }
+                        // init_conntrack: the expectation's expectfn.
+                        if let CtRef::Conn(id, CtInfo::Related) = meta.ct {
+                            helpers::follow_master(&mut self.ct, &mut self.env.rng, now, id);
                         }
                     }
                     continue;

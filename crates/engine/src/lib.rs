@@ -10,6 +10,7 @@ pub mod env;
 mod eval;
 pub mod ext;
 mod hash;
+mod helpers;
 mod jhash;
 pub mod meta;
 pub mod nat;

@@ -22,6 +22,7 @@ mod m_addrtype;
 mod m_comment;
 mod m_connmark;
 mod m_conntrack;
+mod m_helper;
 mod m_icmp;
 mod m_iprange;
 mod m_length;
@@ -113,6 +114,7 @@ static MATCHES: &[MatchCompiler] = &[
     m_comment::compile,
     m_connmark::compile,
     m_conntrack::compile,
+    m_helper::compile,
     m_icmp::compile,
     m_iprange::compile,
     m_length::compile,
