@@ -1242,6 +1242,34 @@ mod tests {
         -A FORWARD -p icmp -j REJECT\n\
         -A OUTPUT -p udp -m udp --dport 2 -j REJECT\nCOMMIT\n";
 
+    fn load_raw(rules: &str) -> Result<Engine, CompileError> {
+        let mut topo = Topology::new();
+        topo.add_interface("eth0", Some("198.51.100.1/24")).unwrap();
+        let mut rs = Ruleset::default();
+        let text = format!("*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n{rules}COMMIT\n");
+        restore(&mut rs, &text, RestoreOptions::default()).unwrap();
+        let mut e = Engine::new(topo, 1);
+        e.load(&rs)?;
+        Ok(e)
+    }
+
+    /// xt_ct_tg_check: a template (helper or not) turns conntrack on,
+    /// --notrack does not and wins over any other option; helpers Linux
+    /// has and palisade lacks are refused, not ignored.
+    #[test]
+    fn ct_target_templates() {
+        let e = load_raw("-A PREROUTING -p tcp -m tcp --dport 21 -j CT --helper ftp\n").unwrap();
+        assert!(e.conntrack_on());
+        assert!(load_raw("-A PREROUTING -p udp -j CT --helper tftp\n")
+            .unwrap()
+            .conntrack_on());
+        assert!(load_raw("-A PREROUTING -j CT\n").unwrap().conntrack_on());
+        let e = load_raw("-A PREROUTING -p tcp -j CT --notrack --helper nosuch\n").unwrap();
+        assert!(!e.conntrack_on());
+        let err = load_raw("-A PREROUTING -p tcp -j CT --helper sip\n").unwrap_err();
+        assert!(err.0.contains("does not implement target"), "{err}");
+    }
+
     /// Random headers, options and payloads through every path (local
     /// delivery, forwarding, fragmenting, REJECT, local sends): no panic.
     #[test]
