@@ -37,7 +37,13 @@ pub struct Expect {
     pub class: u8,
     /// The master's helper, listed as the expectation's (`exp->helper`).
     pub helper: Helper,
-    /// Absolute expiry (the expectation's timer).
+    /// Absolute expiry (the expectation's timer). Linux arms a
+    /// `timer_list` for it (nf_ct_expect_insert), and the timer wheel
+    /// rounds a 300 s timeout up to its level's granularity (4096 jiffies
+    /// at HZ=250, kernel/time/timer.c calc_wheel_index): it fires between
+    /// 300 and 316.4 s after the helper saw the command, depending on the
+    /// jiffies counter since boot. Here it is exactly the policy's
+    /// timeout.
     pub expires: Time,
     pub nat: Option<ExpectNat>,
 }
