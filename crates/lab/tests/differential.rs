@@ -19,11 +19,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
          fragments before PREROUTING (holding lone ones) and refragments on \
          output; the engine tracks and forwards each fragment as it comes",
     ),
-    (
-        "conntrack/sctp_tracker.json",
-        "no SCTP tracker (nf_conntrack_proto_sctp.c): the engine tracks SCTP as \
-         generic, without ports, states, verification tags or SCTP's timeouts",
-    ),
 ];
 
 #[test]

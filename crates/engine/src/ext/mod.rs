@@ -29,6 +29,7 @@ mod m_mac;
 mod m_mark;
 mod m_multiport;
 mod m_pkttype;
+mod m_sctp;
 mod m_state;
 mod m_tcp;
 mod m_tos;
@@ -120,6 +121,7 @@ static MATCHES: &[MatchCompiler] = &[
     m_mark::compile,
     m_multiport::compile,
     m_pkttype::compile,
+    m_sctp::compile,
     m_state::compile,
     m_tcp::compile,
     m_tos::compile,
