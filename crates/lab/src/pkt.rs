@@ -6,6 +6,7 @@
 //! tcp  SRC:PORT > DST:PORT [flags=S] [seq=0] [ack=0] [win=64240] [urp=0] [opts=LIST] [badsum|csum=N]
 //! udp  SRC:PORT > DST:PORT [badsum|csum=N] [ulen=N]
 //! sctp SRC:PORT > DST:PORT [vtag=N] [chunks=LIST] [badsum|csum=N]
+//! udplite SRC:PORT > DST:PORT [cscov=N] [sumproto=N] [badsum|csum=N]
 //! icmp SRC > DST TYPE [id=N] [seq=N] [mtu=N] [gw=ADDR] [ptr=N] [rest=HEX8]
 //!                     [quote=(SPEC)] [quotelen=N] [badsum|csum=N]
 //! ip   SRC > DST proto=N
@@ -45,6 +46,13 @@
 //!   padding). Each chunk is padded to a multiple of 4. The SCTP
 //!   checksum is CRC32c (stored as Linux and scapy store it); `csum=N`
 //!   puts N big-endian in its place.
+//! - `udplite` (RFC 3828): `cscov=` is the checksum coverage field
+//!   (default 0, the whole datagram); the checksum covers the
+//!   pseudo-header (protocol `sumproto=`, default 136, and the datagram's
+//!   length) and the first `cscov` bytes (all when 0 or beyond the end).
+//!   Linux's conntrack verifies it with protocol 17 (`udplite_error`
+//!   calls `nf_checksum_partial` with IPPROTO_UDP): `sumproto=17` builds
+//!   what it accepts.
 //! - `quote=(SPEC)` puts a whole packet, built from SPEC, in the ICMP
 //!   body (before any payload); `quotelen=N` keeps only its first N bytes.
 //! - Checksums (IP header, TCP/UDP with the pseudo-header, ICMP) are
@@ -100,7 +108,7 @@ fn build_at(spec: &str, depth: usize) -> Result<Vec<u8>> {
     }
     let mut opts = Opts::new(rest)?;
     let (src, sport, dst, dport) = match *kind {
-        "tcp" | "udp" | "sctp" => {
+        "tcp" | "udp" | "sctp" | "udplite" => {
             let (src, sport) = addr_port(src)?;
             let (dst, dport) = addr_port(dst)?;
             (src, sport, dst, dport)
@@ -108,7 +116,7 @@ fn build_at(spec: &str, depth: usize) -> Result<Vec<u8>> {
         "icmp" | "ip" => (addr(src)?, 0, addr(dst)?, 0),
         _ => {
             return err(format!(
-                "unknown kind `{kind}` (tcp, udp, sctp, icmp or ip)"
+                "unknown kind `{kind}` (tcp, udp, udplite, sctp, icmp or ip)"
             ))
         }
     };
@@ -120,6 +128,7 @@ fn build_at(spec: &str, depth: usize) -> Result<Vec<u8>> {
         "tcp" => L4::Tcp(Tcp::parse(&mut opts, sport, dport)?),
         "udp" => L4::Udp(Udp::parse(&mut opts, sport, dport)?),
         "sctp" => L4::Sctp(Sctp::parse(&mut opts, sport, dport)?),
+        "udplite" => L4::UdpLite(UdpLite::parse(&mut opts, sport, dport)?),
         "icmp" => L4::Icmp(Icmp::parse(&mut opts, depth)?),
         _ => match opts.num::<u8>("proto")? {
             Some(p) => L4::Raw(p),
@@ -131,6 +140,7 @@ fn build_at(spec: &str, depth: usize) -> Result<Vec<u8>> {
         L4::Tcp(_) => 6,
         L4::Udp(_) => 17,
         L4::Sctp(_) => 132,
+        L4::UdpLite(_) => 136,
         L4::Icmp(_) => 1,
         L4::Raw(p) => *p,
     };
@@ -138,6 +148,7 @@ fn build_at(spec: &str, depth: usize) -> Result<Vec<u8>> {
         L4::Tcp(t) => t.emit(&ip, &payload)?,
         L4::Udp(u) => u.emit(&ip, &payload)?,
         L4::Sctp(c) => c.emit(&payload),
+        L4::UdpLite(u) => u.emit(&ip, &payload)?,
         L4::Icmp(i) => i.emit(&payload),
         L4::Raw(_) => payload,
     };
@@ -454,6 +465,7 @@ enum L4 {
     Tcp(Tcp),
     Udp(Udp),
     Sctp(Sctp),
+    UdpLite(UdpLite),
     Icmp(Icmp),
     Raw(u8),
 }
@@ -620,6 +632,47 @@ impl Udp {
         s.extend_from_slice(payload);
         // RFC 768: a computed 0 is sent as all ones.
         let c = match checksum(&[&pseudo, &s]) {
+            0 => 0xFFFF,
+            c => c,
+        };
+        s[6..8].copy_from_slice(&self.csum.apply(c).to_be_bytes());
+        Ok(s)
+    }
+}
+
+struct UdpLite {
+    sport: u16,
+    dport: u16,
+    cscov: u16,
+    sumproto: u8,
+    csum: Csum,
+}
+
+impl UdpLite {
+    fn parse(opts: &mut Opts, sport: u16, dport: u16) -> Result<Self> {
+        Ok(UdpLite {
+            sport,
+            dport,
+            cscov: opts.num("cscov")?.unwrap_or(0),
+            sumproto: opts.num("sumproto")?.unwrap_or(136),
+            csum: l4_checksum(opts)?,
+        })
+    }
+
+    fn emit(&self, ip: &IpHdr, payload: &[u8]) -> Result<Vec<u8>> {
+        let pseudo = ip.pseudo(self.sumproto, 8 + payload.len())?;
+        let mut s = Vec::with_capacity(8 + payload.len());
+        s.extend_from_slice(&self.sport.to_be_bytes());
+        s.extend_from_slice(&self.dport.to_be_bytes());
+        s.extend_from_slice(&self.cscov.to_be_bytes());
+        s.extend_from_slice(&[0, 0]);
+        s.extend_from_slice(payload);
+        let covered = match usize::from(self.cscov) {
+            0 => s.len(),
+            n => n.min(s.len()),
+        };
+        // RFC 3828 3.1: a computed 0 is sent as all ones (0 is illegal).
+        let c = match checksum(&[&pseudo, &s[..covered]]) {
             0 => 0xFFFF,
             c => c,
         };
@@ -1011,6 +1064,23 @@ mod tests {
         "45000034000100004084460e0a000002c63364021388005000000000495752e7010000140000000100010000000a000a00000001";
     const SCAPY_SCTP_DATA_ABORT: &str =
         "4500003c0001000040844606c63364020a0000020050138800000007e98f34ec00030015000000030000000000000000d0d0d0d0d000000006010004";
+
+    #[test]
+    fn udplite_coverage_and_pseudo_protocol() {
+        // Checked with Python: RFC 1071 over the pseudo-header (protocol
+        // 136, length 12) and the first 8 bytes.
+        let p = build("udplite 10.0.0.2:5001 > 198.51.100.2:53 cscov=8 data=01020304").unwrap();
+        assert_eq!(hex::encode(&p[20..]), "138900350008b76d01020304");
+        let whole = build("udplite 10.0.0.2:5001 > 198.51.100.2:53 data=01020304").unwrap();
+        let as_udp = build("udplite 10.0.0.2:5001 > 198.51.100.2:53 sumproto=17 data=01020304").unwrap();
+        assert_eq!(p[9], 136);
+        let (a, b) = (
+            u16::from_be_bytes([whole[26], whole[27]]),
+            u16::from_be_bytes([as_udp[26], as_udp[27]]),
+        );
+        // One's complement: the sums differ by exactly 136 - 17.
+        assert_eq!(sum(&[&(!a).to_be_bytes()]), sum(&[&(!b).to_be_bytes(), &[0, 119]]));
+    }
 
     #[test]
     fn raw_ip_matches_scapy() {
