@@ -72,7 +72,10 @@ pub fn simulate(sc: &Scenario, seed: u64) -> Result<Outcome, ScenarioError> {
             },
         };
         out.clear();
-        engine.process(now, ingress, p.bytes.clone(), &mut out);
+        let bytes = p
+            .bytes_after(&outputs)
+            .map_err(|e| err(format!("packet {i}: {e}")))?;
+        engine.process(now, ingress, bytes, &mut out);
         if let Some(e) = out.send_error {
             send_errors.push(SendError {
                 packet: i,
