@@ -1072,14 +1072,18 @@ mod tests {
         let p = build("udplite 10.0.0.2:5001 > 198.51.100.2:53 cscov=8 data=01020304").unwrap();
         assert_eq!(hex::encode(&p[20..]), "138900350008b76d01020304");
         let whole = build("udplite 10.0.0.2:5001 > 198.51.100.2:53 data=01020304").unwrap();
-        let as_udp = build("udplite 10.0.0.2:5001 > 198.51.100.2:53 sumproto=17 data=01020304").unwrap();
+        let as_udp =
+            build("udplite 10.0.0.2:5001 > 198.51.100.2:53 sumproto=17 data=01020304").unwrap();
         assert_eq!(p[9], 136);
         let (a, b) = (
             u16::from_be_bytes([whole[26], whole[27]]),
             u16::from_be_bytes([as_udp[26], as_udp[27]]),
         );
         // One's complement: the sums differ by exactly 136 - 17.
-        assert_eq!(sum(&[&(!a).to_be_bytes()]), sum(&[&(!b).to_be_bytes(), &[0, 119]]));
+        assert_eq!(
+            sum(&[&(!a).to_be_bytes()]),
+            sum(&[&(!b).to_be_bytes(), &[0, 119]])
+        );
     }
 
     #[test]
@@ -1186,7 +1190,10 @@ mod tests {
             ("tcp 1.2.3.4:1 5.6.7.8:1", "expected `KIND SRC > DST"),
             ("tcp 1.2.3.4:1 - 5.6.7.8:1 x", "expected `>`"),
             ("dccp 1.2.3.4 > 5.6.7.8", "unknown kind"),
-            ("sctp 1.2.3.4:1 > 5.6.7.8:2 chunks=foo", "unknown SCTP chunk"),
+            (
+                "sctp 1.2.3.4:1 > 5.6.7.8:2 chunks=foo",
+                "unknown SCTP chunk",
+            ),
             ("sctp 1.2.3.4:1 > 5.6.7.8:2 chunks=init", "wrong number"),
             ("sctp 1.2.3.4:1 > 5.6.7.8:2 chunks=raw/1:00", "no flags"),
             ("sctp 1.2.3.4:1 > 5.6.7.8:2 csum=1 badsum", "together"),

@@ -264,10 +264,8 @@ fn output_refs(spec: &str) -> Result<Vec<(std::ops::Range<usize>, OutputRef<'_>)
         let inner = &spec[open + 1..close];
         let parsed = inner.split_once('.').and_then(|(k, f)| {
             let packet = k.parse().ok()?;
-            matches!(f, "src" | "dst" | "sport" | "dport" | "id").then_some(OutputRef {
-                packet,
-                field: f,
-            })
+            matches!(f, "src" | "dst" | "sport" | "dport" | "id")
+                .then_some(OutputRef { packet, field: f })
         });
         let Some(r) = parsed else {
             return Err(ScenarioError(format!(

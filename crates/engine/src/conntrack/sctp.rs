@@ -285,6 +285,16 @@ pub fn packet_valid(l4: &[u8], verify: bool) -> bool {
     l4.len() >= COMMON_HEADER_LEN && (!verify || crc32c::sctp_checksum_ok(l4))
 }
 
+/// What the chunk walk of one packet came to: the state the last chunk
+/// led to, whether the timeout stays as it is, whether the state became
+/// ESTABLISHED.
+#[derive(Debug, Clone, Copy)]
+struct Walk {
+    state: SctpState,
+    ignore: bool,
+    assured: bool,
+}
+
 /// What [`SctpTrack::packet`] decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SctpVerdict {
@@ -394,7 +404,6 @@ impl SctpTrack {
             }
         }
         let d = dir.index();
-        let o = dir.other().index();
         // The verification tag (8.5), unless a chunk with rules of its
         // own is present.
         let special = [
@@ -409,71 +418,84 @@ impl SctpTrack {
         if !special.iter().any(|&t| map.has(t)) && vtag != self.vtag[d] {
             return SctpVerdict::Invalid;
         }
-        // What earlier chunks changed stays when a later one is found
-        // invalid (the kernel's `goto out_unlock` undoes nothing).
-        let mut new = SctpState::None;
-        let mut ignore = false;
-        let mut assured = false;
-        let mut ok = true;
+        match self.walk(dir, l4, vtag, map, confirmed) {
+            None => SctpVerdict::Invalid,
+            Some(w) => SctpVerdict::Accept {
+                // "allow but do not refresh timeout"
+                timeout: if w.ignore {
+                    None
+                } else {
+                    settings.timeouts.get(w.state.column()).copied()
+                },
+                assured: w.assured,
+            },
+        }
+    }
+
+    /// The chunk loop of `nf_conntrack_sctp_packet`: the special cases of
+    /// the tag check (RFC 9260 8.5.1), the state each chunk leads to, the
+    /// tags INIT and INIT_ACK announce. `None`: invalid; what earlier
+    /// chunks changed stays then (the kernel's `goto out_unlock` undoes
+    /// nothing).
+    fn walk(
+        &mut self,
+        dir: Dir,
+        l4: &[u8],
+        vtag: u32,
+        map: ChunkMap,
+        confirmed: bool,
+    ) -> Option<Walk> {
+        let d = dir.index();
+        let o = dir.other().index();
+        let mut w = Walk {
+            state: SctpState::None,
+            ignore: false,
+            assured: false,
+        };
         for c in chunks(l4) {
-            match c.ty {
-                chunk::INIT => {
-                    // (A) the tag must be 0.
-                    if vtag != 0 {
-                        ok = false;
-                        break;
-                    }
-                }
+            let ok = match c.ty {
+                // (A) an INIT carries tag 0.
+                chunk::INIT => vtag == 0,
+                // (B), (C): the sender's own tag, or with the T bit the
+                // peer's.
                 chunk::ABORT | chunk::SHUTDOWN_COMPLETE => {
-                    // (B), (C): our own tag, or with the T bit the peer's.
-                    let want = if c.flags & FLAG_T != 0 {
-                        self.vtag[o]
-                    } else {
-                        self.vtag[d]
-                    };
-                    if vtag != want {
-                        ok = false;
-                        break;
-                    }
+                    let own = c.flags & FLAG_T == 0;
+                    vtag == if own { self.vtag[d] } else { self.vtag[o] }
                 }
-                chunk::COOKIE_ECHO => {
-                    // (D) the tag of the INIT_ACK.
-                    if vtag != self.vtag[d] {
-                        ok = false;
-                        break;
-                    }
+                // (D) the tag of the INIT_ACK.
+                chunk::COOKIE_ECHO => vtag == self.vtag[d],
+                chunk::COOKIE_ACK => {
+                    self.init = [false, false];
+                    true
                 }
-                chunk::COOKIE_ACK => self.init = [false, false],
                 chunk::HEARTBEAT => {
                     if self.vtag[d] == 0 {
                         self.vtag[d] = vtag;
                     } else if vtag != self.vtag[d] {
-                        if map.has(chunk::DATA) || ignore {
-                            ok = false;
-                            break;
+                        if map.has(chunk::DATA) || w.ignore {
+                            return None;
                         }
                         // Perhaps the endpoints restarted with new tags:
-                        // let it through once, unrefreshed, and learn the
-                        // tags from the answer.
+                        // let it through, unrefreshed, and learn the tags
+                        // from the answer.
                         self.heartbeat_vtag_failed = true;
                         self.last_dir = d as u8;
-                        ignore = true;
+                        w.ignore = true;
                         continue;
                     } else {
                         self.heartbeat_vtag_failed = false;
                     }
+                    true
                 }
                 chunk::HEARTBEAT_ACK => {
                     if self.vtag[d] == 0 {
                         self.vtag[d] = vtag;
                     } else if vtag != self.vtag[d] {
-                        if map.has(chunk::DATA) || ignore {
-                            ok = false;
-                            break;
+                        if map.has(chunk::DATA) || w.ignore {
+                            return None;
                         }
                         if !self.heartbeat_vtag_failed || usize::from(self.last_dir) == d {
-                            ok = false;
-                            break;
+                            return None;
                         }
                         self.heartbeat_vtag_failed = false;
                         self.vtag[d] = vtag;
@@ -481,21 +503,19 @@ impl SctpTrack {
                     } else {
                         self.heartbeat_vtag_failed = false;
                     }
+                    true
                 }
-                _ => {}
+                _ => true,
+            };
+            if !ok {
+                return None;
             }
             let old = self.state;
-            let Some(next) = new_state(dir, old, c.ty) else {
-                ok = false;
-                break;
-            };
-            new = next;
+            let new = new_state(dir, old, c.ty)?;
+            w.state = new;
             match c.ty {
                 chunk::INIT => {
-                    let Some(tag) = init_tag(l4, &c) else {
-                        ok = false;
-                        break;
-                    };
+                    let tag = init_tag(l4, &c)?;
                     if self.init[d] && self.init[o] {
                         self.init[o] = false;
                     }
@@ -505,24 +525,19 @@ impl SctpTrack {
                     // so that a client or NAT reusing the port cannot
                     // keep the entry (and its NAT binding) alive forever.
                     if new == SctpState::Closed && old == SctpState::Closed && confirmed {
-                        ignore = true;
+                        w.ignore = true;
                     }
                 }
                 chunk::INIT_ACK => {
-                    let Some(tag) = init_tag(l4, &c) else {
-                        ok = false;
-                        break;
-                    };
-                    let peer = self.vtag[o];
-                    if !self.init[o] && peer != 0 && peer != tag {
-                        ok = false;
-                        break;
+                    let tag = init_tag(l4, &c)?;
+                    let known = self.vtag[o];
+                    if !self.init[o] && known != 0 && known != tag {
+                        return None;
                     }
                     // An INIT collision: both sides sent an INIT; the
                     // INIT_ACK must carry the tag already learnt.
-                    if self.init[d] && self.init[o] && peer != tag {
-                        ok = false;
-                        break;
+                    if self.init[d] && self.init[o] && known != tag {
+                        return None;
                     }
                     self.vtag[o] = tag;
                 }
@@ -530,22 +545,10 @@ impl SctpTrack {
             }
             self.state = new;
             if old != new && new == SctpState::Established {
-                assured = true;
+                w.assured = true;
             }
         }
-        if !ok {
-            return SctpVerdict::Invalid;
-        }
-        if ignore {
-            return SctpVerdict::Accept {
-                timeout: None,
-                assured,
-            };
-        }
-        SctpVerdict::Accept {
-            timeout: settings.timeouts.get(new.column()).copied(),
-            assured,
-        }
+        Some(w)
     }
 }
 
@@ -592,10 +595,16 @@ mod tests {
         let mut t = SctpTrack::default();
         let (a, b) = (0x1111_1111, 0x2222_2222);
         let init = packet(0, &[(chunk::INIT, 0, &init_value(a))]);
-        assert_eq!(step(&mut t, Dir::Original, &init, false), accepted(10, false));
+        assert_eq!(
+            step(&mut t, Dir::Original, &init, false),
+            accepted(10, false)
+        );
         assert_eq!(t.state(), SctpState::Closed);
         let init_ack = packet(a, &[(chunk::INIT_ACK, 0, &init_value(b))]);
-        assert_eq!(step(&mut t, Dir::Reply, &init_ack, true), accepted(3, false));
+        assert_eq!(
+            step(&mut t, Dir::Reply, &init_ack, true),
+            accepted(3, false)
+        );
         assert_eq!(t.state(), SctpState::CookieWait);
         let echo = packet(b, &[(chunk::COOKIE_ECHO, 0, &[1, 2, 3, 4])]);
         assert_eq!(step(&mut t, Dir::Original, &echo, true), accepted(3, false));
@@ -603,18 +612,30 @@ mod tests {
         let ack = packet(a, &[(chunk::COOKIE_ACK, 0, &[])]);
         assert_eq!(step(&mut t, Dir::Reply, &ack, true), accepted(210, true));
         let data = packet(b, &[(chunk::DATA, 3, &[0; 16])]);
-        assert_eq!(step(&mut t, Dir::Original, &data, true), accepted(210, false));
+        assert_eq!(
+            step(&mut t, Dir::Original, &data, true),
+            accepted(210, false)
+        );
         // The other side's tag on a DATA chunk: INVALID, state kept.
         let wrong = packet(a, &[(chunk::DATA, 3, &[0; 16])]);
-        assert_eq!(step(&mut t, Dir::Original, &wrong, true), SctpVerdict::Invalid);
+        assert_eq!(
+            step(&mut t, Dir::Original, &wrong, true),
+            SctpVerdict::Invalid
+        );
         let shut = packet(b, &[(chunk::SHUTDOWN, 0, &[0, 0, 0, 1])]);
         assert_eq!(step(&mut t, Dir::Original, &shut, true), accepted(3, false));
         assert_eq!(t.state(), SctpState::ShutdownSent);
         let shut_ack = packet(a, &[(chunk::SHUTDOWN_ACK, 0, &[])]);
-        assert_eq!(step(&mut t, Dir::Reply, &shut_ack, true), accepted(3, false));
+        assert_eq!(
+            step(&mut t, Dir::Reply, &shut_ack, true),
+            accepted(3, false)
+        );
         assert_eq!(t.state(), SctpState::ShutdownAckSent);
         let complete = packet(b, &[(chunk::SHUTDOWN_COMPLETE, 0, &[])]);
-        assert_eq!(step(&mut t, Dir::Original, &complete, true), accepted(10, false));
+        assert_eq!(
+            step(&mut t, Dir::Original, &complete, true),
+            accepted(10, false)
+        );
         assert_eq!(t.state(), SctpState::Closed);
     }
 
@@ -627,12 +648,22 @@ mod tests {
             packet(5, &[(chunk::ABORT, 0, &[])]),
             packet(5, &[(chunk::COOKIE_ACK, 0, &[])]),
             packet(5, &[(chunk::SHUTDOWN_COMPLETE, 0, &[])]),
-            packet(0, &[(chunk::INIT, 0, &init_value(1)), (chunk::DATA, 0, &[0; 12])]),
-            packet(5, &[(chunk::DATA, 0, &[0; 12]), (chunk::COOKIE_ECHO, 0, &[])]),
+            packet(
+                0,
+                &[(chunk::INIT, 0, &init_value(1)), (chunk::DATA, 0, &[0; 12])],
+            ),
+            packet(
+                5,
+                &[(chunk::DATA, 0, &[0; 12]), (chunk::COOKIE_ECHO, 0, &[])],
+            ),
             packet(5, &[]),
         ] {
             let mut t = SctpTrack::default();
-            assert_eq!(step(&mut t, Dir::Original, &p, false), SctpVerdict::Invalid, "{p:02x?}");
+            assert_eq!(
+                step(&mut t, Dir::Original, &p, false),
+                SctpVerdict::Invalid,
+                "{p:02x?}"
+            );
         }
         // A heartbeat starts a secondary path's connection.
         let mut t = SctpTrack::default();
@@ -658,7 +689,10 @@ mod tests {
     fn init_retransmission_keeps_the_timeout() {
         let mut t = SctpTrack::default();
         let init = packet(0, &[(chunk::INIT, 0, &init_value(1))]);
-        assert_eq!(step(&mut t, Dir::Original, &init, false), accepted(10, false));
+        assert_eq!(
+            step(&mut t, Dir::Original, &init, false),
+            accepted(10, false)
+        );
         let v = step(&mut t, Dir::Original, &init, true);
         assert_eq!(
             v,
@@ -673,21 +707,46 @@ mod tests {
     fn abort_tag_rules() {
         let mut t = SctpTrack::default();
         let (a, b) = (0xa, 0xb);
-        step(&mut t, Dir::Original, &packet(0, &[(chunk::INIT, 0, &init_value(a))]), false);
-        step(&mut t, Dir::Reply, &packet(a, &[(chunk::INIT_ACK, 0, &init_value(b))]), true);
+        step(
+            &mut t,
+            Dir::Original,
+            &packet(0, &[(chunk::INIT, 0, &init_value(a))]),
+            false,
+        );
+        step(
+            &mut t,
+            Dir::Reply,
+            &packet(a, &[(chunk::INIT_ACK, 0, &init_value(b))]),
+            true,
+        );
         // Reply-direction packets carry `a`; without T, the peer's tag `b`
         // is wrong, with T it is right.
         let mut u = t;
         assert_eq!(
-            step(&mut u, Dir::Reply, &packet(b, &[(chunk::ABORT, 0, &[])]), true),
+            step(
+                &mut u,
+                Dir::Reply,
+                &packet(b, &[(chunk::ABORT, 0, &[])]),
+                true
+            ),
             SctpVerdict::Invalid
         );
         assert_eq!(
-            step(&mut u, Dir::Reply, &packet(b, &[(chunk::ABORT, FLAG_T, &[])]), true),
+            step(
+                &mut u,
+                Dir::Reply,
+                &packet(b, &[(chunk::ABORT, FLAG_T, &[])]),
+                true
+            ),
             accepted(10, false)
         );
         assert_eq!(
-            step(&mut t, Dir::Reply, &packet(a, &[(chunk::ABORT, 0, &[])]), true),
+            step(
+                &mut t,
+                Dir::Reply,
+                &packet(a, &[(chunk::ABORT, 0, &[])]),
+                true
+            ),
             accepted(10, false)
         );
         assert_eq!(t.state(), SctpState::Closed);
@@ -697,11 +756,21 @@ mod tests {
     fn init_collision_wants_the_known_tag() {
         let mut t = SctpTrack::default();
         let (a, b) = (0xa, 0xb);
-        step(&mut t, Dir::Original, &packet(0, &[(chunk::INIT, 0, &init_value(a))]), false);
+        step(
+            &mut t,
+            Dir::Original,
+            &packet(0, &[(chunk::INIT, 0, &init_value(a))]),
+            false,
+        );
         // The other side sent its own INIT at the same time (CLOSED to
         // CLOSED on a confirmed connection: not refreshed).
         assert_eq!(
-            step(&mut t, Dir::Reply, &packet(0, &[(chunk::INIT, 0, &init_value(b))]), true),
+            step(
+                &mut t,
+                Dir::Reply,
+                &packet(0, &[(chunk::INIT, 0, &init_value(b))]),
+                true
+            ),
             SctpVerdict::Accept {
                 timeout: None,
                 assured: false
@@ -711,11 +780,21 @@ mod tests {
         // carry the tag of the reply side's INIT.
         let mut u = t;
         assert_eq!(
-            step(&mut u, Dir::Reply, &packet(a, &[(chunk::INIT_ACK, 0, &init_value(0xc))]), true),
+            step(
+                &mut u,
+                Dir::Reply,
+                &packet(a, &[(chunk::INIT_ACK, 0, &init_value(0xc))]),
+                true
+            ),
             SctpVerdict::Invalid
         );
         assert_eq!(
-            step(&mut t, Dir::Reply, &packet(a, &[(chunk::INIT_ACK, 0, &init_value(b))]), true),
+            step(
+                &mut t,
+                Dir::Reply,
+                &packet(a, &[(chunk::INIT_ACK, 0, &init_value(b))]),
+                true
+            ),
             accepted(3, false)
         );
     }

@@ -317,9 +317,7 @@ fn compare_packet(b: &mut Bindings, x: &str, y: &str) -> Result<(), String> {
     }
     let (vp, vq) = (checksum_ok(&p, &lp), checksum_ok(&q, &lq));
     if vp != vq {
-        return Err(format!(
-            "transport checksum right: A {vp:?}, B {vq:?}"
-        ));
+        return Err(format!("transport checksum right: A {vp:?}, B {vq:?}"));
     }
     set_endpoints(&mut q, &lq, ps, pd);
     if let Some((at, len)) = checksum_field(&p, &lp) {
@@ -632,7 +630,10 @@ mod tests {
     fn a_wrong_checksum_is_a_difference() {
         let a = outcome(31000, 31001, 31000);
         let mut b = outcome(45000, 2000, 45000);
-        b.outputs[0] = vec![out("eth0", "udp 198.51.100.1:45000 > 203.0.113.5:53 ttl=63 csum=7")];
+        b.outputs[0] = vec![out(
+            "eth0",
+            "udp 198.51.100.1:45000 > 203.0.113.5:53 ttl=63 csum=7",
+        )];
         let d = compare_by_rule(&a, &b, &ranges());
         assert!(d.iter().any(|m| m.contains("checksum right")), "{d:?}");
     }
@@ -640,14 +641,19 @@ mod tests {
     #[test]
     fn icmp_ids_follow_their_binding() {
         let r = vec![NatRange::parse("198.51.100.1:0-65535").unwrap()];
-        let mk = |id: u16| Outcome {
+        let mk = |id: u16| {
+            Outcome {
             outputs: vec![
                 vec![out("eth0", &format!("icmp 198.51.100.1 > 203.0.113.5 echo-request id={id} ttl=63"))],
                 vec![out("eth1", "icmp 203.0.113.5 > 10.0.0.2 echo-reply id=7 ttl=63")],
             ],
             conntrack: format!("ipv4     2 icmp     1 29 src=10.0.0.2 dst=203.0.113.5 type=8 code=0 id=7 src=203.0.113.5 dst=198.51.100.1 type=0 code=0 id={id} mark=0 use=1\n"),
             ..Outcome::default()
+        }
         };
-        assert_eq!(compare_by_rule(&mk(100), &mk(9000), &r), Vec::<String>::new());
+        assert_eq!(
+            compare_by_rule(&mk(100), &mk(9000), &r),
+            Vec::<String>::new()
+        );
     }
 }
