@@ -48,8 +48,8 @@ pub struct HookCtx<'a> {
     pub now: Time,
     pub hook: Hook,
     pub table: TableId,
-    /// The datagram (IP header onwards).
-    pub pkt: &'a mut [u8],
+    /// The datagram (IP header onwards); TCPMSS may lengthen it.
+    pub pkt: &'a mut Vec<u8>,
     /// Its header facts; targets that rewrite headers refresh it.
     pub summary: Summary,
     pub meta: &'a mut PacketMeta,
