@@ -17,7 +17,8 @@
 //! packets naming an undeclared interface and ambiguous packets.
 //!
 //! The outcome: for each input packet, the packets that left each
-//! interface; `iptables-save -c`; `conntrack -L -o extended`.
+//! interface; `iptables-save -c`; `conntrack -L -o extended`; from the
+//! engine only, what LOG and NFLOG rules reported (`log`).
 
 use std::collections::HashSet;
 use std::fmt;
@@ -337,6 +338,32 @@ pub struct Outcome {
     /// instead); absent from the JSON when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub send_errors: Vec<SendError>,
+    /// What LOG and NFLOG rules reported: filled by the engine only (Linux
+    /// writes no LOG line from a non-initial namespace and NFLOG has no
+    /// listener there), so comparisons ignore it; absent when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log: Vec<LogEntry>,
+}
+
+/// One LOG or NFLOG report, with the input packet that caused it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", deny_unknown_fields)]
+pub enum LogEntry {
+    /// A kernel log message: syslog level and text (no timestamp).
+    #[serde(rename = "LOG")]
+    Log {
+        packet: usize,
+        level: u8,
+        line: String,
+    },
+    /// A packet for nfnetlink_log group `group`, `len` bytes long.
+    #[serde(rename = "NFLOG")]
+    Nflog {
+        packet: usize,
+        group: u16,
+        prefix: String,
+        len: usize,
+    },
 }
 
 /// A local packet that `sendto` refused.
@@ -467,5 +494,38 @@ mod tests {
             serde_json::from_str::<serde_json::Value>(text).unwrap()
         );
         assert_eq!(Outcome::from_json("{}").unwrap(), Outcome::default());
+    }
+
+    #[test]
+    fn log_entries_in_json() {
+        let o = Outcome {
+            log: vec![
+                LogEntry::Log {
+                    packet: 0,
+                    level: 4,
+                    line: "IN=eth0 OUT= ".into(),
+                },
+                LogEntry::Nflog {
+                    packet: 1,
+                    group: 2,
+                    prefix: "p".into(),
+                    len: 28,
+                },
+            ],
+            ..Outcome::default()
+        };
+        let v: serde_json::Value = serde_json::from_str(&o.to_json_pretty()).unwrap();
+        assert_eq!(
+            v["log"],
+            serde_json::json!([
+                {"kind": "LOG", "packet": 0, "level": 4, "line": "IN=eth0 OUT= "},
+                {"kind": "NFLOG", "packet": 1, "group": 2, "prefix": "p", "len": 28}
+            ])
+        );
+        assert_eq!(Outcome::from_json(&o.to_json_pretty()).unwrap(), o);
+        // Absent when empty, as in the kernel's outcomes.
+        let v: serde_json::Value =
+            serde_json::from_str(&Outcome::default().to_json_pretty()).unwrap();
+        assert!(v.get("log").is_none());
     }
 }
