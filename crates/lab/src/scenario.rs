@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! {"interfaces": [{"name": "eth0", "addr": "198.51.100.1/24"}, ...],
+//!                                                (optional "mtu": 1400)
 //!  "routes": ["default dev eth0", ...],                         (optional)
 //!  "sysctl": {"net.netfilter.nf_conntrack_tcp_loose": "0"},     (optional, after the rules)
 //!  "rules": "<iptables-restore text>",
@@ -69,6 +70,9 @@ pub struct Interface {
     /// `ip addr add` syntax, e.g. `198.51.100.1/24`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
+    /// `ip link set NAME mtu N` (68-65535); 1500 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
 }
 
 /// `sysctl` settings in the order given (a JSON object; values are
@@ -258,6 +262,12 @@ impl Scenario {
             }
             if !names.insert(n.as_str()) {
                 return Err(ScenarioError(format!("interface {n:?} declared twice")));
+            }
+            // drivers/net/tun.c: MIN_MTU 68, MAX_MTU 65535.
+            if itf.mtu.is_some_and(|m| !(68..=65535).contains(&m)) {
+                return Err(ScenarioError(format!(
+                    "interface {n:?}: MTU must be 68-65535"
+                )));
             }
         }
         for (i, p) in self.packets.iter().enumerate() {
@@ -473,6 +483,18 @@ mod tests {
             let e = Scenario::from_json(&v.to_string()).unwrap_err();
             assert!(e.0.contains(want), "{json}: {e}");
         }
+        for bad in [67, 65536] {
+            let mut v = base.clone();
+            v["interfaces"][0]["mtu"] = bad.into();
+            let e = Scenario::from_json(&v.to_string()).unwrap_err();
+            assert!(e.0.contains("MTU must be 68-65535"), "{e}");
+        }
+        let mut v = base.clone();
+        v["interfaces"][0]["mtu"] = 1400.into();
+        assert_eq!(
+            Scenario::from_json(&v.to_string()).unwrap().interfaces[0].mtu,
+            Some(1400)
+        );
         let mut v = base.clone();
         v["sysctls"] = serde_json::json!({});
         assert!(Scenario::from_json(&v.to_string()).is_err());

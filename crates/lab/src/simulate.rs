@@ -26,8 +26,13 @@ fn err(msg: impl Into<String>) -> ScenarioError {
 pub fn build_engine(sc: &Scenario, seed: u64) -> Result<Engine, ScenarioError> {
     let mut topo = Topology::new();
     for itf in &sc.interfaces {
-        topo.add_interface(&itf.name, itf.addr.as_deref())
+        let idx = topo
+            .add_interface(&itf.name, itf.addr.as_deref())
             .map_err(|e| err(format!("interface {}: {e}", itf.name)))?;
+        if let Some(mtu) = itf.mtu {
+            topo.set_mtu(idx, mtu as usize)
+                .map_err(|e| err(format!("interface {}: {e}", itf.name)))?;
+        }
     }
     for r in &sc.routes {
         topo.add_route(r).map_err(|e| err(e.to_string()))?;
