@@ -7,6 +7,11 @@
 //! ([`crate::Outputs::log`]). NFLOG hands packets to nfnetlink_log
 //! listeners; palisade reports the group, prefix and packet length.
 //!
+//! The lines are Linux's byte for byte (tests/log_targets.rs, and the
+//! lab's log_live test against the live kernel) but for the `ID=` of
+//! datagrams the host builds itself, which come from palisade's IP ID
+//! counter ([`crate::env::Env::next_ip_id`]).
+//!
 //! Every interface palisade models lacks an Ethernet header: TUN devices
 //! (`ARPHRD_NONE`, `hard_header_len` 0) and `lo` (`ARPHRD_LOOPBACK`, a
 //! 14-byte all-zero Ethernet header with type 0x0800 built by
