@@ -18,7 +18,8 @@ use crate::conntrack::{Conntrack, CtInfo, CtRef, TrackResult};
 use crate::env::{Env, Generated, GeneratedKind};
 use crate::eval;
 use crate::ext::{HookCtx, Verdict};
-use crate::meta::{PacketMeta, RouteKind};
+use crate::log::LogRecord;
+use crate::meta::{PacketMeta, RouteKind, Sock};
 use crate::nat;
 use crate::program::{steps_at, CompileError, HookStep, Program};
 use crate::reply;
@@ -44,12 +45,16 @@ pub struct Outputs {
     pub packets: Vec<(IfIndex, Vec<u8>)>,
     /// What a local sender's `sendto` returned, when it failed.
     pub send_error: Option<SendError>,
+    /// What LOG and NFLOG rules reported, in order (allocated only when
+    /// one fires).
+    pub log: Vec<LogRecord>,
 }
 
 impl Outputs {
     pub fn clear(&mut self) {
         self.packets.clear();
         self.send_error = None;
+        self.log.clear();
     }
 }
 
@@ -251,6 +256,7 @@ impl Engine {
         pkt.fill_checksum();
         let meta = PacketMeta {
             local_origin: true,
+            sock: Sock::Process,
             ..PacketMeta::default()
         };
         if let Sent::Failed(e) = self.local_out(now, pkt, meta, out) {
@@ -543,7 +549,11 @@ impl Engine {
             Some(dev) if meta.route == RouteKind::Broadcast && dev != LOOPBACK => {
                 let mut copy = self.env.buffer();
                 copy.extend_from_slice(&pkt);
-                let mut cmeta = meta;
+                // __skb_clone: the clone has no socket.
+                let mut cmeta = PacketMeta {
+                    sock: Sock::None,
+                    ..meta
+                };
                 let v = self.run_hook(now, Hook::Postrouting, &mut copy, &mut cmeta, out);
                 if v == Verdict::Accept && self.confirm(now, &cmeta) {
                     Some((copy, cmeta, dev))
@@ -564,6 +574,7 @@ impl Engine {
                 let again = PacketMeta {
                     in_iface: Some(dev),
                     local_origin: true,
+                    sock: Sock::None,
                     ..cmeta
                 };
                 let route = Some(InputRoute::Local { broadcast: true });
@@ -603,9 +614,11 @@ impl Engine {
             let route = Some(InputRoute::Local {
                 broadcast: meta.route == RouteKind::Broadcast,
             });
+            // loopback_xmit: skb_orphan.
             let again = PacketMeta {
                 in_iface: Some(LOOPBACK),
                 local_origin: false,
+                sock: Sock::None,
                 ..meta
             };
             // loopback_xmit queues it (netif_rx): it is received after
@@ -805,13 +818,24 @@ impl Engine {
     /// `__icmp_send`): `icmp_push_reply` runs the output hooks with
     /// `icmp_xmit_lock` held.
     fn send_icmp(&mut self, now: Time, pkt: Vec<u8>, meta: PacketMeta, out: &mut Outputs) -> Sent {
+        // The ICMP socket owns what it sends (ip_append_data).
+        let meta = PacketMeta {
+            sock: Sock::Kernel,
+            ..meta
+        };
         let held = std::mem::replace(&mut self.env.icmp_xmit_locked, true);
         let sent = self.local_out(now, pkt, meta, out);
         self.env.icmp_xmit_locked = held;
         sent
     }
 
+    /// Sends the stack's own TCP reset through the TCP control socket
+    /// (`ip_send_unicast_reply`).
     fn send_local(&mut self, now: Time, pkt: Vec<u8>, meta: PacketMeta, out: &mut Outputs) {
+        let meta = PacketMeta {
+            sock: Sock::Kernel,
+            ..meta
+        };
         let _ = self.local_out(now, pkt, meta, out);
     }
 
@@ -896,7 +920,7 @@ impl Engine {
             now,
             hook,
             table: table.id,
-            pkt: pkt.as_mut_slice(),
+            pkt,
             summary,
             meta,
             topo: &self.topo,
@@ -905,6 +929,7 @@ impl Engine {
             hotdrop: false,
         };
         let verdict = eval::run_table(table, hook, &mut cx).unwrap_or(Verdict::Accept);
+        out.log.append(&mut self.env.log);
         self.flush_generated(now, out);
         verdict
     }

@@ -2,6 +2,7 @@
 //! their context: the seeded random source, packets generated while a
 //! packet is being processed, the IP ID counter.
 
+use crate::log::LogRecord;
 use crate::meta::PacketMeta;
 use crate::peer::Peers;
 
@@ -50,6 +51,8 @@ pub enum GeneratedKind {
 pub struct Env {
     pub rng: Rng,
     pub generated: Vec<Generated>,
+    /// What LOG and NFLOG reported during the current table walk.
+    pub log: Vec<LogRecord>,
     /// Per-peer ICMP rate state.
     pub peers: Peers,
     /// `icmp_xmit_lock` is held: an ICMP message of the kernel's own is
@@ -67,6 +70,7 @@ impl Env {
         Env {
             rng: Rng::new(seed),
             generated: Vec::new(),
+            log: Vec::new(),
             peers: Peers::new(seed),
             icmp_xmit_locked: false,
             ip_id: (seed as u16) | 1,

@@ -11,6 +11,7 @@ mod eval;
 pub mod ext;
 mod hash;
 mod jhash;
+pub mod log;
 pub mod meta;
 pub mod nat;
 pub mod peer;
@@ -22,6 +23,7 @@ pub mod topology;
 pub mod wire;
 
 pub use engine::{Engine, Ingress, Outputs, SendError};
+pub use log::LogRecord;
 pub use program::{CompileError, Program};
 pub use time::Time;
 pub use topology::Topology;

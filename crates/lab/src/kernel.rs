@@ -6,8 +6,9 @@
 //! The host: ip_forward=1, rp_filter=0, send_redirects=0, icmp_ratelimit=0
 //! (Linux still limits net-unreachable per source in ip_error()), IPv6
 //! off, no listening sockets; layer-3 TUN interfaces (no MAC, no ARP, MTU
-//! 1500). Local packets go out through a raw socket (uid 0, IP_HDRINCL),
-//! and the kernel fills in their total length, checksum and (when 0) ID.
+//! 1500 unless the scenario sets one). Local packets go out through a raw
+//! socket (uid 0, IP_HDRINCL), and the kernel fills in their total length,
+//! checksum and (when 0) ID.
 //! A packet without `at` goes in as soon as the previous one's output has
 //! been quiet for 30 ms (0.5 s at most).
 //!
@@ -123,6 +124,10 @@ fn run_in(netns: &Netns, sc: &Scenario) -> io::Result<Outcome> {
     for itf in &sc.interfaces {
         if let Some(addr) = itf.addr.as_deref().filter(|a| !a.is_empty()) {
             sh(&["ip", "addr", "add", addr, "dev", &itf.name], ns, None)?;
+        }
+        if let Some(mtu) = itf.mtu {
+            let mtu = mtu.to_string();
+            sh(&["ip", "link", "set", &itf.name, "mtu", &mtu], ns, None)?;
         }
         sh(&["ip", "link", "set", &itf.name, "up"], ns, None)?;
         for k in ["rp_filter", "send_redirects"] {

@@ -375,6 +375,7 @@ impl<'r> Gen<'r> {
                 .map(|n| Interface {
                     name: n.name.clone(),
                     addr: Some(format!("{}/{}", n.router, n.prefix)),
+                    mtu: None,
                 })
                 .collect(),
             routes: vec![format!(

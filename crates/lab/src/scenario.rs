@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! {"interfaces": [{"name": "eth0", "addr": "198.51.100.1/24"}, ...],
+//!                                                (optional "mtu": 1400)
 //!  "routes": ["default dev eth0", ...],                         (optional)
 //!  "sysctl": {"net.netfilter.nf_conntrack_tcp_loose": "0"},     (optional, after the rules)
 //!  "rules": "<iptables-restore text>",
@@ -31,7 +32,8 @@
 //!   byte.
 //!
 //! The outcome: for each input packet, the packets that left each
-//! interface; `iptables-save -c`; `conntrack -L -o extended`.
+//! interface; `iptables-save -c`; `conntrack -L -o extended`; from the
+//! engine only, what LOG and NFLOG rules reported (`log`).
 
 use std::collections::HashSet;
 use std::fmt;
@@ -85,6 +87,9 @@ pub struct Interface {
     /// `ip addr add` syntax, e.g. `198.51.100.1/24`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
+    /// `ip link set NAME mtu N` (68-65535); 1500 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
 }
 
 /// `sysctl` settings in the order given (a JSON object; values are
@@ -386,6 +391,12 @@ impl Scenario {
             if !names.insert(n.as_str()) {
                 return Err(ScenarioError(format!("interface {n:?} declared twice")));
             }
+            // drivers/net/tun.c: MIN_MTU 68, MAX_MTU 65535.
+            if itf.mtu.is_some_and(|m| !(68..=65535).contains(&m)) {
+                return Err(ScenarioError(format!(
+                    "interface {n:?}: MTU must be 68-65535"
+                )));
+            }
         }
         for (i, p) in self.packets.iter().enumerate() {
             match &p.via {
@@ -489,6 +500,32 @@ pub struct Outcome {
     /// instead); absent from the JSON when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub send_errors: Vec<SendError>,
+    /// What LOG and NFLOG rules reported: filled by the engine only (Linux
+    /// writes no LOG line from a non-initial namespace and NFLOG has no
+    /// listener there), so comparisons ignore it; absent when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log: Vec<LogEntry>,
+}
+
+/// One LOG or NFLOG report, with the input packet that caused it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", deny_unknown_fields)]
+pub enum LogEntry {
+    /// A kernel log message: syslog level and text (no timestamp).
+    #[serde(rename = "LOG")]
+    Log {
+        packet: usize,
+        level: u8,
+        line: String,
+    },
+    /// A packet for nfnetlink_log group `group`, `len` bytes long.
+    #[serde(rename = "NFLOG")]
+    Nflog {
+        packet: usize,
+        group: u16,
+        prefix: String,
+        len: usize,
+    },
 }
 
 /// A local packet that `sendto` refused.
@@ -598,6 +635,18 @@ mod tests {
             let e = Scenario::from_json(&v.to_string()).unwrap_err();
             assert!(e.0.contains(want), "{json}: {e}");
         }
+        for bad in [67, 65536] {
+            let mut v = base.clone();
+            v["interfaces"][0]["mtu"] = bad.into();
+            let e = Scenario::from_json(&v.to_string()).unwrap_err();
+            assert!(e.0.contains("MTU must be 68-65535"), "{e}");
+        }
+        let mut v = base.clone();
+        v["interfaces"][0]["mtu"] = 1400.into();
+        assert_eq!(
+            Scenario::from_json(&v.to_string()).unwrap().interfaces[0].mtu,
+            Some(1400)
+        );
         let mut v = base.clone();
         v["sysctls"] = serde_json::json!({});
         assert!(Scenario::from_json(&v.to_string()).is_err());
@@ -619,5 +668,38 @@ mod tests {
             serde_json::from_str::<serde_json::Value>(text).unwrap()
         );
         assert_eq!(Outcome::from_json("{}").unwrap(), Outcome::default());
+    }
+
+    #[test]
+    fn log_entries_in_json() {
+        let o = Outcome {
+            log: vec![
+                LogEntry::Log {
+                    packet: 0,
+                    level: 4,
+                    line: "IN=eth0 OUT= ".into(),
+                },
+                LogEntry::Nflog {
+                    packet: 1,
+                    group: 2,
+                    prefix: "p".into(),
+                    len: 28,
+                },
+            ],
+            ..Outcome::default()
+        };
+        let v: serde_json::Value = serde_json::from_str(&o.to_json_pretty()).unwrap();
+        assert_eq!(
+            v["log"],
+            serde_json::json!([
+                {"kind": "LOG", "packet": 0, "level": 4, "line": "IN=eth0 OUT= "},
+                {"kind": "NFLOG", "packet": 1, "group": 2, "prefix": "p", "len": 28}
+            ])
+        );
+        assert_eq!(Outcome::from_json(&o.to_json_pretty()).unwrap(), o);
+        // Absent when empty, as in the kernel's outcomes.
+        let v: serde_json::Value =
+            serde_json::from_str(&Outcome::default().to_json_pretty()).unwrap();
+        assert!(v.get("log").is_none());
     }
 }

@@ -28,7 +28,10 @@ mod m_length;
 mod m_mac;
 mod m_mark;
 mod m_multiport;
+mod m_owner;
+mod m_physdev;
 mod m_pkttype;
+mod m_rpfilter;
 mod m_sctp;
 mod m_state;
 mod m_tcp;
@@ -42,6 +45,7 @@ mod t_log;
 mod t_mark;
 mod t_nat;
 mod t_reject;
+mod t_tcpmss;
 mod t_ttl;
 
 /// Everything a match or target sees of one packet at one hook.
@@ -49,8 +53,8 @@ pub struct HookCtx<'a> {
     pub now: Time,
     pub hook: Hook,
     pub table: TableId,
-    /// The datagram (IP header onwards).
-    pub pkt: &'a mut [u8],
+    /// The datagram (IP header onwards); TCPMSS may lengthen it.
+    pub pkt: &'a mut Vec<u8>,
     /// Its header facts; targets that rewrite headers refresh it.
     pub summary: Summary,
     pub meta: &'a mut PacketMeta,
@@ -120,7 +124,10 @@ static MATCHES: &[MatchCompiler] = &[
     m_mac::compile,
     m_mark::compile,
     m_multiport::compile,
+    m_owner::compile,
+    m_physdev::compile,
     m_pkttype::compile,
+    m_rpfilter::compile,
     m_sctp::compile,
     m_state::compile,
     m_tcp::compile,
@@ -136,6 +143,7 @@ static TARGETS: &[TargetCompiler] = &[
     t_mark::compile,
     t_nat::compile,
     t_reject::compile,
+    t_tcpmss::compile,
     t_ttl::compile,
 ];
 

@@ -575,7 +575,7 @@ mod tests {
             conntrack: format!(
                 "ipv4     2 udp      17 29 src=10.0.0.2 dst=203.0.113.5 sport=5000 dport=53 src=203.0.113.5 dst=198.51.100.1 sport=53 dport={ct_port} [ASSURED] mark=0 use=1\n"
             ),
-            send_errors: Vec::new(),
+            ..Outcome::default()
         }
     }
 
