@@ -118,9 +118,6 @@ fn silently_handled(proto: u8) -> bool {
     matches!(proto, 103)
 }
 
-/// UDP-Lite (RFC 3828).
-const PROTO_UDPLITE: u8 = 136;
-
 /// The sans-IO engine: one network namespace's netfilter and IPv4 path.
 #[derive(Debug)]
 pub struct Engine {
@@ -771,7 +768,7 @@ impl Engine {
                 };
                 self.send_icmp_error(now, &pkt, &meta, 3, 3, 0, out);
             }
-            PROTO_UDPLITE => {
+            ipv4::PROTO_UDPLITE => {
                 // __udp4_lib_rcv for UDP-Lite: no trimming (the length
                 // field is the coverage); udplite_checksum_init and the
                 // checksum complete before the port unreachable, all

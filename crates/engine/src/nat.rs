@@ -3,12 +3,14 @@
 //! and rewriting every later packet of it from the binding kept in its
 //! conntrack entry.
 
-use crate::conntrack::{status, ConnId, Conntrack, CtInfo, Dir, Tuple, PROTO_SCTP, PROTO_UDPLITE};
+use crate::conntrack::{status, ConnId, Conntrack, CtInfo, Dir, Tuple};
 use crate::env::Rng;
 use crate::time::Time;
 use crate::wire::checksum;
 use crate::wire::crc32c;
-use crate::wire::ipv4::{Ipv4Read, Ipv4Write, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
+use crate::wire::ipv4::{
+    Ipv4Read, Ipv4Write, PROTO_ICMP, PROTO_SCTP, PROTO_TCP, PROTO_UDP, PROTO_UDPLITE,
+};
 use crate::wire::transport;
 
 /// ICMP_REDIRECT (include/uapi/linux/icmp.h).

@@ -17,7 +17,7 @@ use std::net::Ipv4Addr;
 use crate::hash::SipBuild;
 use crate::time::Time;
 use crate::wire::checksum;
-use crate::wire::ipv4::{PROTO_ICMP, PROTO_TCP, PROTO_UDP};
+use crate::wire::ipv4::{PROTO_ICMP, PROTO_SCTP, PROTO_TCP, PROTO_UDP, PROTO_UDPLITE};
 use crate::wire::transport::{Summary, L4};
 use sctp::{SctpSettings, SctpTrack, SctpVerdict};
 use tcp::{ConnFacts, TcpSegment, TcpSettings, TcpTrack, TcpVerdict};
@@ -326,12 +326,6 @@ const PROTO_GRE: u8 = 47;
 /// GRE_VERSION_1 (PPTP) and GRE_PROTO_PPP.
 const GRE_VERSION_1: u8 = 1;
 const GRE_PROTO_PPP: u16 = 0x880b;
-
-/// UDP-Lite (udplite in nf_conntrack_proto_udp.c).
-pub const PROTO_UDPLITE: u8 = 136;
-
-/// SCTP (nf_conntrack_proto_sctp.c).
-pub const PROTO_SCTP: u8 = 132;
 
 /// `udplite_error`: the header is whole, the checksum coverage is 0 (the
 /// whole datagram) or between 8 and the length, the checksum is not 0

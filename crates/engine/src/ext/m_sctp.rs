@@ -9,9 +9,7 @@ use palisade_rules::ext::Extension;
 use palisade_rules::model::Rule;
 
 use super::{downcast, port_in, HookCtx, PacketMatch};
-
-/// `struct sctphdr`.
-const COMMON_HEADER_LEN: usize = 12;
+use crate::conntrack::sctp::COMMON_HEADER_LEN;
 
 #[derive(Debug)]
 struct SctpMatch(Sctp);

@@ -3,7 +3,7 @@
 //! checksum fix-ups.
 
 use super::checksum;
-use super::ipv4::{Ipv4Read, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
+use super::ipv4::{Ipv4Read, PROTO_ICMP, PROTO_TCP, PROTO_UDP, PROTO_UDPLITE};
 
 /// TCP flag bits (RFC 793 / RFC 3168).
 pub mod tcp_flags {
@@ -278,7 +278,6 @@ pub fn l4_checksum_ok(pkt: &[u8]) -> bool {
 /// the length, and a checksum right over the pseudo-header (protocol 136,
 /// the datagram's length) and the covered bytes.
 pub fn udplite_checksum_ok(pkt: &[u8]) -> bool {
-    const PROTO_UDPLITE: u8 = 136;
     let l4 = &pkt[pkt.header_len()..];
     let Some(&[_, _, _, _, c0, c1, k0, k1]) = l4.get(..8) else {
         return false;
