@@ -245,8 +245,11 @@ fn checksum_field(p: &[u8], l: &Layout) -> Option<(usize, usize)> {
 }
 
 /// Whether the transport checksum is right (`None`: no checksum to look
-/// at). UDP's zero is "none"; UDP-Lite is summed as RFC 3828 says.
-fn checksum_ok(p: &[u8], l: &Layout) -> Option<bool> {
+/// at). UDP's zero is "none". UDP-Lite is judged twice, summed as RFC
+/// 3828 says and as Linux's conntrack sums it (protocol 17 in the
+/// pseudo-header, `udplite_error`), so that a packet right either way
+/// must stay so.
+fn checksum_ok(p: &[u8], l: &Layout) -> Option<(bool, bool)> {
     checksum_field(p, l)?;
     let seg = &p[l.hl..];
     let pseudo = |proto: u8| {
@@ -255,7 +258,7 @@ fn checksum_ok(p: &[u8], l: &Layout) -> Option<bool> {
         let dst = [p[16], p[17], p[18], p[19]];
         checksum::pseudo_header(src, dst, proto, len)
     };
-    Some(match l.proto {
+    let right = match l.proto {
         6 => checksum::fold(checksum::add(pseudo(6), seg)) == 0,
         17 if seg[6] == 0 && seg[7] == 0 => true,
         17 => checksum::fold(checksum::add(pseudo(17), seg)) == 0,
@@ -264,11 +267,14 @@ fn checksum_ok(p: &[u8], l: &Layout) -> Option<bool> {
                 0 => seg.len(),
                 c => c.min(seg.len()),
             };
-            checksum::fold(checksum::add(pseudo(136), &seg[..cov])) == 0
+            let rfc = checksum::fold(checksum::add(pseudo(136), &seg[..cov])) == 0;
+            let conntrack = checksum::fold(checksum::add(pseudo(17), &seg[..cov])) == 0;
+            return Some((rfc, conntrack));
         }
         132 => crc32c::sctp_checksum_ok(seg),
         _ => checksum::of(seg) == 0,
-    })
+    };
+    Some((right, right))
 }
 
 /// Compares A's packet `x` with B's `y`, learning the bindings they show.
@@ -635,6 +641,23 @@ mod tests {
             "udp 198.51.100.1:45000 > 203.0.113.5:53 ttl=63 csum=7",
         )];
         let d = compare_by_rule(&a, &b, &ranges());
+        assert!(d.iter().any(|m| m.contains("checksum right")), "{d:?}");
+    }
+
+    #[test]
+    fn udplite_checksums_keep_their_convention() {
+        let mk = |port: u16, sumproto: u8| Outcome {
+            outputs: vec![vec![out(
+                "eth0",
+                &format!("udplite 198.51.100.1:{port} > 203.0.113.5:7 sumproto={sumproto} data=01"),
+            )]],
+            ..Outcome::default()
+        };
+        assert_eq!(
+            compare_by_rule(&mk(31000, 17), &mk(45000, 17), &ranges()),
+            Vec::<String>::new()
+        );
+        let d = compare_by_rule(&mk(31000, 17), &mk(45000, 136), &ranges());
         assert!(d.iter().any(|m| m.contains("checksum right")), "{d:?}");
     }
 
