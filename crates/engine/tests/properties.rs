@@ -186,7 +186,7 @@ proptest! {
     }
 
     #[test]
-    fn header_shaped_bytes_never_panic(mut bytes in proptest::collection::vec(any::<u8>(), 20..120), proto in prop_oneof![Just(1u8), Just(6u8), Just(17u8), any::<u8>()]) {
+    fn header_shaped_bytes_never_panic(mut bytes in proptest::collection::vec(any::<u8>(), 20..120), proto in prop_oneof![Just(1u8), Just(6u8), Just(17u8), Just(SCTP), Just(UDPLITE), any::<u8>()]) {
         // A valid-looking IPv4 header over random content reaches the
         // trackers and NAT, not just the header check.
         bytes[0] = 0x45;
