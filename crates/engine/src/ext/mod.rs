@@ -21,14 +21,19 @@ use crate::wire::transport::Summary;
 mod m_addrtype;
 mod m_comment;
 mod m_connmark;
+mod m_connlimit;
 mod m_conntrack;
+pub(crate) mod m_hashlimit;
 mod m_icmp;
 mod m_iprange;
 mod m_length;
+mod m_limit;
 mod m_mac;
 mod m_mark;
 mod m_multiport;
 mod m_pkttype;
+pub(crate) mod m_recent;
+mod m_statistic;
 mod m_state;
 mod m_tcp;
 mod m_tos;
@@ -112,14 +117,19 @@ static MATCHES: &[MatchCompiler] = &[
     m_addrtype::compile,
     m_comment::compile,
     m_connmark::compile,
+    m_connlimit::compile,
     m_conntrack::compile,
+    m_hashlimit::compile,
     m_icmp::compile,
     m_iprange::compile,
     m_length::compile,
+    m_limit::compile,
     m_mac::compile,
     m_mark::compile,
     m_multiport::compile,
     m_pkttype::compile,
+    m_recent::compile,
+    m_statistic::compile,
     m_state::compile,
     m_tcp::compile,
     m_tos::compile,
