@@ -17,7 +17,7 @@ pub fn msecs_to_jiffies(ms: u32) -> u64 {
     if (ms as i32) < 0 {
         return MAX_JIFFY_OFFSET;
     }
-    (u64::from(ms) + 1000 / HZ - 1) / (1000 / HZ)
+    u64::from(ms).div_ceil(1000 / HZ)
 }
 
 /// include/linux/jiffies.h `MAX_JIFFY_OFFSET` on a 64-bit kernel.

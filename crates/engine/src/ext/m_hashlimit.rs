@@ -250,8 +250,7 @@ impl Bucket {
                 return;
             }
             self.prev = now;
-            let over =
-                self.current_rate().wrapping_mul(interval) > delta.wrapping_mul(self.rate());
+            let over = self.current_rate().wrapping_mul(interval) > delta.wrapping_mul(self.rate());
             self.set_interval_window(self.interval(), u32::from(over));
             self.set_current_rate(0);
             return;

@@ -147,10 +147,11 @@ impl List {
     }
 }
 
-/// The stamps a rule asks for, less one (`recent_mt_check`).
-pub fn nstamps_mask(hit_count: u32) -> u16 {
-    let n = if IP_PKT_LIST_TOT != 0 && hit_count < IP_PKT_LIST_TOT {
-        IP_PKT_LIST_TOT
+/// The stamps a rule asks for, less one (`recent_mt_check`), given the
+/// `ip_pkt_list_tot` module parameter.
+pub fn nstamps_mask(hit_count: u32, pkt_list_tot: u32) -> u16 {
+    let n = if pkt_list_tot != 0 && hit_count < pkt_list_tot {
+        pkt_list_tot
     } else if hit_count != 0 {
         hit_count
     } else {
@@ -183,12 +184,10 @@ impl Lists {
             HashMap::with_hasher(SipBuild::new(self.seed ^ 0x7265_6365_6e74_2121)),
         );
         for r in matches_in::<Recent>(rs) {
-            let want = nstamps_mask(r.hit_count);
+            let want = nstamps_mask(r.hit_count, IP_PKT_LIST_TOT);
             let name = r.name.as_str();
             if !self.lists.contains_key(name) {
-                let list = old
-                    .remove(name)
-                    .unwrap_or_else(|| List::new(r.mask, want));
+                let list = old.remove(name).unwrap_or_else(|| List::new(r.mask, want));
                 self.lists.insert(name.into(), list);
             }
             if let Some(list) = self.lists.get_mut(name) {
@@ -281,12 +280,15 @@ mod tests {
 
     #[test]
     fn stamps_per_hit_count() {
-        assert_eq!(nstamps_mask(0), 31);
-        assert_eq!(nstamps_mask(1), 0);
-        assert_eq!(nstamps_mask(3), 3);
-        assert_eq!(nstamps_mask(32), 31);
-        assert_eq!(nstamps_mask(33), 63);
-        assert_eq!(nstamps_mask(65535), 65535);
+        assert_eq!(nstamps_mask(0, 0), 31);
+        assert_eq!(nstamps_mask(1, 0), 0);
+        assert_eq!(nstamps_mask(3, 0), 3);
+        assert_eq!(nstamps_mask(32, 0), 31);
+        assert_eq!(nstamps_mask(33, 0), 63);
+        assert_eq!(nstamps_mask(65535, 0), 65535);
+        // ip_pkt_list_tot=20: at least 32 (20 rounded up) below it.
+        assert_eq!(nstamps_mask(3, 20), 31);
+        assert_eq!(nstamps_mask(40, 20), 63);
     }
 
     /// The stamps are a ring: with 4 of them, the fifth update overwrites

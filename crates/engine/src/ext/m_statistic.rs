@@ -124,9 +124,7 @@ mod tests {
         let n = 200_000u32;
         for p in [0.01f64, 0.25, 0.5, 0.9] {
             let units = (2147483648.0 * p).round() as u32;
-            let hits = (0..n)
-                .filter(|_| random_hit(rng.next_u32(), units))
-                .count() as f64;
+            let hits = (0..n).filter(|_| random_hit(rng.next_u32(), units)).count() as f64;
             let mean = f64::from(n) * p;
             let sd = (f64::from(n) * p * (1.0 - p)).sqrt();
             assert!((hits - mean).abs() < 5.0 * sd, "p {p}: {hits} hits");

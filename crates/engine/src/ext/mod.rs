@@ -20,8 +20,8 @@ use crate::wire::transport::Summary;
 // Matches.
 mod m_addrtype;
 mod m_comment;
-mod m_connmark;
 mod m_connlimit;
+mod m_connmark;
 mod m_conntrack;
 pub(crate) mod m_hashlimit;
 mod m_icmp;
@@ -33,8 +33,8 @@ mod m_mark;
 mod m_multiport;
 mod m_pkttype;
 pub(crate) mod m_recent;
-mod m_statistic;
 mod m_state;
+mod m_statistic;
 mod m_tcp;
 mod m_tos;
 mod m_ttl;
@@ -116,8 +116,8 @@ type TargetCompiler = fn(&dyn Extension, &Rule, TableId) -> Option<Box<dyn Packe
 static MATCHES: &[MatchCompiler] = &[
     m_addrtype::compile,
     m_comment::compile,
-    m_connmark::compile,
     m_connlimit::compile,
+    m_connmark::compile,
     m_conntrack::compile,
     m_hashlimit::compile,
     m_icmp::compile,
@@ -129,8 +129,8 @@ static MATCHES: &[MatchCompiler] = &[
     m_multiport::compile,
     m_pkttype::compile,
     m_recent::compile,
-    m_statistic::compile,
     m_state::compile,
+    m_statistic::compile,
     m_tcp::compile,
     m_tos::compile,
     m_ttl::compile,
