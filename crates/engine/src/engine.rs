@@ -169,6 +169,7 @@ impl Engine {
     fn refresh_program(&mut self) {
         if self.slot.generation() != self.seen_generation {
             (self.seen_generation, self.program) = self.slot.load();
+            self.env.commit(self.program.source());
         }
     }
 

@@ -4,6 +4,7 @@
 //! interface comes out. No sockets, threads, clocks or global state; every
 //! random choice comes from the seed.
 
+pub mod conncount;
 pub mod conntrack;
 pub mod engine;
 pub mod env;
