@@ -111,11 +111,11 @@ enum Sent {
 /// processed (a guard against rulesets that bounce packets forever).
 const MAX_LOOPBACK_PASSES: usize = 8;
 
-/// Protocols this host's stack handles besides ICMP, TCP, UDP and IGMP,
-/// silently (PIM is registered by ipmr; UDP-Lite drops what it cannot
-/// parse). Others get protocol-unreachable.
+/// Protocols this host's stack handles besides ICMP, TCP, UDP, UDP-Lite
+/// and IGMP, silently (PIM is registered by ipmr). Others get
+/// protocol-unreachable.
 fn silently_handled(proto: u8) -> bool {
-    matches!(proto, 103 | 136)
+    matches!(proto, 103)
 }
 
 /// The sans-IO engine: one network namespace's netfilter and IPv4 path.
@@ -763,6 +763,20 @@ impl Engine {
                 }
                 // __udp4_lib_rcv: nf_reset_ct before the port unreachable,
                 // which so carries no connection (OUTPUT looks it up).
+                let meta = PacketMeta {
+                    ct: CtRef::None,
+                    ..meta
+                };
+                self.send_icmp_error(now, &pkt, &meta, 3, 3, 0, out);
+            }
+            ipv4::PROTO_UDPLITE => {
+                // __udp4_lib_rcv for UDP-Lite: no trimming (the length
+                // field is the coverage); udplite_checksum_init and the
+                // checksum complete before the port unreachable, all
+                // failures silent.
+                if !transport::udplite_checksum_ok(&pkt) || broadcast {
+                    return;
+                }
                 let meta = PacketMeta {
                     ct: CtRef::None,
                     ..meta

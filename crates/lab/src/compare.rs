@@ -10,11 +10,31 @@
 //! on one side rather than printing both whole lists; `send_errors` (which
 //! compare.py does not know) must be equal. `log` is not compared: the
 //! kernel harness cannot observe LOG or NFLOG inside its namespace.
+//!
+//! Scenarios with NAT bindings Linux chooses at random (`random_nat`)
+//! are compared by rule instead ([`by_rule`]); [`compare_for`] picks the
+//! way a scenario asks for.
+
+pub mod by_rule;
 
 use std::collections::BTreeMap;
 
+pub use by_rule::{compare_by_rule, NatRange};
+
 use crate::hex;
-use crate::scenario::{Outcome, Output};
+use crate::scenario::{Outcome, Output, Scenario, ScenarioError};
+
+/// The differences between `a` (Linux) and `b` as scenario `sc` wants
+/// them compared: by rule where it names `random_nat` ranges, else
+/// strictly.
+pub fn compare_for(sc: &Scenario, a: &Outcome, b: &Outcome) -> Result<Vec<String>, ScenarioError> {
+    let ranges = sc.random_nat_ranges()?;
+    Ok(if ranges.is_empty() {
+        compare(a, b)
+    } else {
+        compare_by_rule(a, b, &ranges)
+    })
+}
 
 /// The differences between `a` and `b`, readable, one per item; empty when
 /// they are the same.
@@ -33,6 +53,25 @@ pub fn compare(a: &Outcome, b: &Outcome) -> Vec<String> {
             d.push(format!("packet {i}: {}", describe_packets(&x, &y)));
         }
     }
+    compare_rules_and_errors(a, b, &mut d);
+    let (ca, cb) = (norm_ct(&a.conntrack), norm_ct(&b.conntrack));
+    if ca != cb {
+        let (only_a, only_b) = multiset_diff(&ca, &cb);
+        let mut msg = String::from("conntrack:");
+        for r in only_a {
+            msg.push_str(&format!("\n  only in A: {r}"));
+        }
+        for r in only_b {
+            msg.push_str(&format!("\n  only in B: {r}"));
+        }
+        d.push(msg);
+    }
+    d
+}
+
+/// The counters (`iptables-save`) and `send_errors`, which every way of
+/// comparing wants the same.
+fn compare_rules_and_errors(a: &Outcome, b: &Outcome, d: &mut Vec<String>) {
     let (sa, sb) = (norm_save(&a.save), norm_save(&b.save));
     let tables: std::collections::BTreeSet<&str> = sa.keys().chain(sb.keys()).copied().collect();
     for t in tables {
@@ -57,19 +96,6 @@ pub fn compare(a: &Outcome, b: &Outcome) -> Vec<String> {
             a.send_errors, b.send_errors
         ));
     }
-    let (ca, cb) = (norm_ct(&a.conntrack), norm_ct(&b.conntrack));
-    if ca != cb {
-        let (only_a, only_b) = multiset_diff(&ca, &cb);
-        let mut msg = String::from("conntrack:");
-        for r in only_a {
-            msg.push_str(&format!("\n  only in A: {r}"));
-        }
-        for r in only_b {
-            msg.push_str(&format!("\n  only in B: {r}"));
-        }
-        d.push(msg);
-    }
-    d
 }
 
 /// compare.py `norm_pkt`: IPv4 ID and header checksum zeroed.

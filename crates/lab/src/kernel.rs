@@ -159,13 +159,14 @@ fn run_in(netns: &Netns, sc: &Scenario) -> io::Result<Outcome> {
                 std::thread::sleep(wait);
             }
         }
+        let bytes = p.bytes_after(&outcome.outputs)?;
         match &p.via {
             Via::Local => {
-                let dst = match p.bytes.get(16..20) {
+                let dst = match bytes.get(16..20) {
                     Some(&[a, b, c, d]) => Ipv4Addr::new(a, b, c, d),
                     _ => return Err(bad_input(format!("packet {i}: too short"))),
                 };
-                if let Err(e) = sys::send_to(raw.as_fd(), &p.bytes, dst) {
+                if let Err(e) = sys::send_to(raw.as_fd(), &bytes, dst) {
                     outcome.send_errors.push(SendError {
                         packet: i,
                         errno: sys::errno_name(&e),
@@ -178,10 +179,10 @@ fn run_in(netns: &Netns, sc: &Scenario) -> io::Result<Outcome> {
                     return Err(bad_input(format!("packet {i}: no interface {name:?}")));
                 };
                 // One write is one packet: a short write would be a bug.
-                match tun.write(&p.bytes) {
-                    Ok(n) if n == p.bytes.len() => {}
+                match tun.write(&bytes) {
+                    Ok(n) if n == bytes.len() => {}
                     Ok(n) => {
-                        let msg = format!("packet {i}: {name} took {n} of {} bytes", p.bytes.len());
+                        let msg = format!("packet {i}: {name} took {n} of {} bytes", bytes.len());
                         return Err(io::Error::other(msg));
                     }
                     Err(e) => return Err(context(e, &format!("packet {i}: writing to {name}"))),

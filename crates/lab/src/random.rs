@@ -153,6 +153,9 @@ pub fn to_json(sc: &Scenario) -> String {
         let _ = writeln!(out, "  \"sysctl\": {},", s(&sc.sysctl));
     }
     let _ = writeln!(out, "  \"rules\": {},", s(&sc.rules));
+    if !sc.random_nat.is_empty() {
+        let _ = writeln!(out, "  \"random_nat\": {},", s(&sc.random_nat));
+    }
     list(
         &mut out,
         "packets",
@@ -381,6 +384,7 @@ impl<'r> Gen<'r> {
             )],
             sysctl: Sysctls::default(),
             rules,
+            random_nat: Vec::new(),
             packets,
         })
     }

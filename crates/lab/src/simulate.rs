@@ -78,7 +78,10 @@ pub fn simulate(sc: &Scenario, seed: u64) -> Result<Outcome, ScenarioError> {
             },
         };
         out.clear();
-        engine.process(now, ingress, p.bytes.clone(), &mut out);
+        let bytes = p
+            .bytes_after(&outputs)
+            .map_err(|e| err(format!("packet {i}: {e}")))?;
+        engine.process(now, ingress, bytes, &mut out);
         log.extend(out.log.drain(..).map(|r| match r {
             LogRecord::Log { level, line } => LogEntry::Log {
                 packet: i,

@@ -36,6 +36,7 @@ mod m_physdev;
 mod m_pkttype;
 pub(crate) mod m_recent;
 mod m_rpfilter;
+mod m_sctp;
 mod m_state;
 mod m_statistic;
 mod m_tcp;
@@ -136,6 +137,7 @@ static MATCHES: &[MatchCompiler] = &[
     m_pkttype::compile,
     m_recent::compile,
     m_rpfilter::compile,
+    m_sctp::compile,
     m_state::compile,
     m_statistic::compile,
     m_tcp::compile,
