@@ -19,7 +19,8 @@ use crate::env::{Env, Generated, GeneratedKind};
 use crate::eval;
 use crate::ext::{HookCtx, Verdict};
 use crate::helpers;
-use crate::meta::{PacketMeta, RouteKind};
+use crate::log::LogRecord;
+use crate::meta::{PacketMeta, RouteKind, Sock};
 use crate::nat;
 use crate::program::{steps_at, CompileError, HookStep, Program};
 use crate::reply;
@@ -45,12 +46,16 @@ pub struct Outputs {
     pub packets: Vec<(IfIndex, Vec<u8>)>,
     /// What a local sender's `sendto` returned, when it failed.
     pub send_error: Option<SendError>,
+    /// What LOG and NFLOG rules reported, in order (allocated only when
+    /// one fires).
+    pub log: Vec<LogRecord>,
 }
 
 impl Outputs {
     pub fn clear(&mut self) {
         self.packets.clear();
         self.send_error = None;
+        self.log.clear();
     }
 }
 
@@ -107,11 +112,11 @@ enum Sent {
 /// processed (a guard against rulesets that bounce packets forever).
 const MAX_LOOPBACK_PASSES: usize = 8;
 
-/// Protocols this host's stack handles besides ICMP, TCP, UDP and IGMP,
-/// silently (PIM is registered by ipmr; UDP-Lite drops what it cannot
-/// parse). Others get protocol-unreachable.
+/// Protocols this host's stack handles besides ICMP, TCP, UDP, UDP-Lite
+/// and IGMP, silently (PIM is registered by ipmr). Others get
+/// protocol-unreachable.
 fn silently_handled(proto: u8) -> bool {
-    matches!(proto, 103 | 136)
+    matches!(proto, 103)
 }
 
 /// The sans-IO engine: one network namespace's netfilter and IPv4 path.
@@ -165,6 +170,7 @@ impl Engine {
     fn refresh_program(&mut self) {
         if self.slot.generation() != self.seen_generation {
             (self.seen_generation, self.program) = self.slot.load();
+            self.env.commit(self.program.source());
         }
     }
 
@@ -254,6 +260,7 @@ impl Engine {
         pkt.fill_checksum();
         let meta = PacketMeta {
             local_origin: true,
+            sock: Sock::Process,
             ..PacketMeta::default()
         };
         if let Sent::Failed(e) = self.local_out(now, pkt, meta, out) {
@@ -546,7 +553,11 @@ impl Engine {
             Some(dev) if meta.route == RouteKind::Broadcast && dev != LOOPBACK => {
                 let mut copy = self.env.buffer();
                 copy.extend_from_slice(&pkt);
-                let mut cmeta = meta;
+                // __skb_clone: the clone has no socket.
+                let mut cmeta = PacketMeta {
+                    sock: Sock::None,
+                    ..meta
+                };
                 let v = self.run_hook(now, Hook::Postrouting, &mut copy, &mut cmeta, out);
                 if v == Verdict::Accept && self.confirm(now, &mut copy, &cmeta) {
                     Some((copy, cmeta, dev))
@@ -567,6 +578,7 @@ impl Engine {
                 let again = PacketMeta {
                     in_iface: Some(dev),
                     local_origin: true,
+                    sock: Sock::None,
                     ..cmeta
                 };
                 let route = Some(InputRoute::Local { broadcast: true });
@@ -606,9 +618,11 @@ impl Engine {
             let route = Some(InputRoute::Local {
                 broadcast: meta.route == RouteKind::Broadcast,
             });
+            // loopback_xmit: skb_orphan.
             let again = PacketMeta {
                 in_iface: Some(LOOPBACK),
                 local_origin: false,
+                sock: Sock::None,
                 ..meta
             };
             // loopback_xmit queues it (netif_rx): it is received after
@@ -761,6 +775,20 @@ impl Engine {
                 };
                 self.send_icmp_error(now, &pkt, &meta, 3, 3, 0, out);
             }
+            ipv4::PROTO_UDPLITE => {
+                // __udp4_lib_rcv for UDP-Lite: no trimming (the length
+                // field is the coverage); udplite_checksum_init and the
+                // checksum complete before the port unreachable, all
+                // failures silent.
+                if !transport::udplite_checksum_ok(&pkt) || broadcast {
+                    return;
+                }
+                let meta = PacketMeta {
+                    ct: CtRef::None,
+                    ..meta
+                };
+                self.send_icmp_error(now, &pkt, &meta, 3, 3, 0, out);
+            }
             PROTO_IGMP => {}
             p if silently_handled(p) => {}
             _ => self.send_icmp_error(now, &pkt, &meta, 3, 2, 0, out),
@@ -794,13 +822,24 @@ impl Engine {
     /// `__icmp_send`): `icmp_push_reply` runs the output hooks with
     /// `icmp_xmit_lock` held.
     fn send_icmp(&mut self, now: Time, pkt: Vec<u8>, meta: PacketMeta, out: &mut Outputs) -> Sent {
+        // The ICMP socket owns what it sends (ip_append_data).
+        let meta = PacketMeta {
+            sock: Sock::Kernel,
+            ..meta
+        };
         let held = std::mem::replace(&mut self.env.icmp_xmit_locked, true);
         let sent = self.local_out(now, pkt, meta, out);
         self.env.icmp_xmit_locked = held;
         sent
     }
 
+    /// Sends the stack's own TCP reset through the TCP control socket
+    /// (`ip_send_unicast_reply`).
     fn send_local(&mut self, now: Time, pkt: Vec<u8>, meta: PacketMeta, out: &mut Outputs) {
+        let meta = PacketMeta {
+            sock: Sock::Kernel,
+            ..meta
+        };
         let _ = self.local_out(now, pkt, meta, out);
     }
 
@@ -909,7 +948,7 @@ impl Engine {
             now,
             hook,
             table: table.id,
-            pkt: pkt.as_mut_slice(),
+            pkt,
             summary,
             meta,
             topo: &self.topo,
@@ -918,6 +957,7 @@ impl Engine {
             hotdrop: false,
         };
         let verdict = eval::run_table(table, hook, &mut cx).unwrap_or(Verdict::Accept);
+        out.log.append(&mut self.env.log);
         self.flush_generated(now, out);
         verdict
     }

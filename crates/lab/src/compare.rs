@@ -9,12 +9,34 @@
 //! reported even when it has no lines, and differences name what is only
 //! on one side rather than printing both whole lists; `send_errors` (which
 //! compare.py does not know) must be equal, and so must the expectations
-//! (`conntrack -L expect`, compared sorted without their timeouts).
+//! (`conntrack -L expect`, compared sorted without their timeouts). `log`
+//! is not compared: the kernel harness cannot observe LOG or NFLOG inside
+//! its namespace.
+//!
+//! Scenarios with NAT bindings Linux chooses at random (`random_nat`)
+//! are compared by rule instead ([`by_rule`]); [`compare_for`] picks the
+//! way a scenario asks for.
+
+pub mod by_rule;
 
 use std::collections::BTreeMap;
 
+pub use by_rule::{compare_by_rule, NatRange};
+
 use crate::hex;
-use crate::scenario::{Outcome, Output};
+use crate::scenario::{Outcome, Output, Scenario, ScenarioError};
+
+/// The differences between `a` (Linux) and `b` as scenario `sc` wants
+/// them compared: by rule where it names `random_nat` ranges, else
+/// strictly.
+pub fn compare_for(sc: &Scenario, a: &Outcome, b: &Outcome) -> Result<Vec<String>, ScenarioError> {
+    let ranges = sc.random_nat_ranges()?;
+    Ok(if ranges.is_empty() {
+        compare(a, b)
+    } else {
+        compare_by_rule(a, b, &ranges)
+    })
+}
 
 /// The differences between `a` and `b`, readable, one per item; empty when
 /// they are the same.
@@ -33,30 +55,7 @@ pub fn compare(a: &Outcome, b: &Outcome) -> Vec<String> {
             d.push(format!("packet {i}: {}", describe_packets(&x, &y)));
         }
     }
-    let (sa, sb) = (norm_save(&a.save), norm_save(&b.save));
-    let tables: std::collections::BTreeSet<&str> = sa.keys().chain(sb.keys()).copied().collect();
-    for t in tables {
-        match (sa.get(t), sb.get(t)) {
-            (Some(_), None) => d.push(format!("save: table {t} only in A")),
-            (None, Some(_)) => d.push(format!("save: table {t} only in B")),
-            (Some(la), Some(lb)) if la != lb => {
-                // The first differing line, as compare.py reports it.
-                let n = la.len().max(lb.len());
-                if let Some(k) = (0..n).find(|&k| la.get(k) != lb.get(k)) {
-                    let u = la.get(k).copied().unwrap_or("<none>");
-                    let v = lb.get(k).copied().unwrap_or("<none>");
-                    d.push(format!("save {t} line {}: A {u:?} vs B {v:?}", k + 1));
-                }
-            }
-            _ => {}
-        }
-    }
-    if a.send_errors != b.send_errors {
-        d.push(format!(
-            "send errors: A {:?} vs B {:?}",
-            a.send_errors, b.send_errors
-        ));
-    }
+    compare_rules_and_errors(a, b, &mut d);
     let (ca, cb) = (norm_ct(&a.conntrack), norm_ct(&b.conntrack));
     if ca != cb {
         let (only_a, only_b) = multiset_diff(&ca, &cb);
@@ -82,6 +81,35 @@ pub fn compare(a: &Outcome, b: &Outcome) -> Vec<String> {
         d.push(msg);
     }
     d
+}
+
+/// The counters (`iptables-save`) and `send_errors`, which every way of
+/// comparing wants the same.
+fn compare_rules_and_errors(a: &Outcome, b: &Outcome, d: &mut Vec<String>) {
+    let (sa, sb) = (norm_save(&a.save), norm_save(&b.save));
+    let tables: std::collections::BTreeSet<&str> = sa.keys().chain(sb.keys()).copied().collect();
+    for t in tables {
+        match (sa.get(t), sb.get(t)) {
+            (Some(_), None) => d.push(format!("save: table {t} only in A")),
+            (None, Some(_)) => d.push(format!("save: table {t} only in B")),
+            (Some(la), Some(lb)) if la != lb => {
+                // The first differing line, as compare.py reports it.
+                let n = la.len().max(lb.len());
+                if let Some(k) = (0..n).find(|&k| la.get(k) != lb.get(k)) {
+                    let u = la.get(k).copied().unwrap_or("<none>");
+                    let v = lb.get(k).copied().unwrap_or("<none>");
+                    d.push(format!("save {t} line {}: A {u:?} vs B {v:?}", k + 1));
+                }
+            }
+            _ => {}
+        }
+    }
+    if a.send_errors != b.send_errors {
+        d.push(format!(
+            "send errors: A {:?} vs B {:?}",
+            a.send_errors, b.send_errors
+        ));
+    }
 }
 
 /// `conntrack -L expect` lines without their first field (the seconds
@@ -372,6 +400,21 @@ mod tests {
             "{}",
             d[0]
         );
+    }
+
+    #[test]
+    fn log_reports_are_not_compared() {
+        use crate::scenario::LogEntry;
+        let a = Outcome {
+            log: vec![LogEntry::Nflog {
+                packet: 0,
+                group: 1,
+                prefix: "x".into(),
+                len: 20,
+            }],
+            ..Outcome::default()
+        };
+        assert!(compare(&a, &Outcome::default()).is_empty());
     }
 
     #[test]

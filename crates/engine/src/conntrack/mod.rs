@@ -8,6 +8,7 @@
 
 pub mod expect;
 pub mod helper;
+pub mod sctp;
 pub mod seqadj;
 pub mod tcp;
 pub mod tuple;
@@ -19,10 +20,11 @@ use std::net::Ipv4Addr;
 use crate::hash::SipBuild;
 use crate::time::Time;
 use crate::wire::checksum;
-use crate::wire::ipv4::{PROTO_ICMP, PROTO_TCP, PROTO_UDP};
+use crate::wire::ipv4::{PROTO_ICMP, PROTO_SCTP, PROTO_TCP, PROTO_UDP, PROTO_UDPLITE};
 use crate::wire::transport::{Summary, L4};
 use expect::{Expect, Expectations};
 use helper::{Help, Helper};
+use sctp::{SctpSettings, SctpTrack, SctpVerdict};
 use tcp::{ConnFacts, TcpSegment, TcpSettings, TcpTrack, TcpVerdict};
 pub use tuple::{Dir, Tuple};
 
@@ -121,6 +123,7 @@ pub enum ProtoTrack {
         timeout: u32,
         stream_timeout: u32,
     },
+    Sctp(SctpTrack),
     Generic,
 }
 
@@ -208,6 +211,7 @@ pub struct CtSettings {
     pub gre_timeout: u32,
     pub gre_timeout_stream: u32,
     pub tcp: TcpSettings,
+    pub sctp: SctpSettings,
 }
 
 impl Default for CtSettings {
@@ -224,6 +228,7 @@ impl Default for CtSettings {
             gre_timeout: 30,
             gre_timeout_stream: 180,
             tcp: TcpSettings::default(),
+            sctp: SctpSettings::default(),
         }
     }
 }
@@ -283,7 +288,13 @@ impl CtSettings {
             "tcp_timeout_close" => &mut t.timeout_close,
             "tcp_timeout_max_retrans" => &mut t.timeout_max_retrans,
             "tcp_timeout_unacknowledged" => &mut t.timeout_unacknowledged,
-            _ => return Err(format!("unsupported sysctl {name}")),
+            _ => match key
+                .strip_prefix("sctp_timeout_")
+                .and_then(|k| self.sctp.timeout_slot(k))
+            {
+                Some(slot) => slot,
+                None => return Err(format!("unsupported sysctl {name}")),
+            },
         };
         *slot = v;
         Ok(())
@@ -349,9 +360,6 @@ const PROTO_GRE: u8 = 47;
 const GRE_VERSION_1: u8 = 1;
 const GRE_PROTO_PPP: u16 = 0x880b;
 
-/// UDP-Lite (udplite in nf_conntrack_proto_udp.c).
-const PROTO_UDPLITE: u8 = 136;
-
 /// `udplite_error`: the header is whole, the checksum coverage is 0 (the
 /// whole datagram) or between 8 and the length, the checksum is not 0
 /// (UDP-Lite mandates one) and, at PREROUTING with
@@ -392,8 +400,8 @@ fn udplite_valid(s: &Summary, l4: &[u8], verify: bool) -> bool {
 /// and with another protocol no tuple at all.
 fn tuple_of(s: &Summary, l4: &[u8]) -> Option<Tuple> {
     let mut t = Tuple::of(s)?;
-    if s.protocol == PROTO_UDPLITE && s.frag_offset == 0 {
-        // nf_ct_get_tuple_ports: UDP-Lite's ports, as UDP's.
+    if matches!(s.protocol, PROTO_UDPLITE | PROTO_SCTP) && s.frag_offset == 0 {
+        // nf_ct_get_tuple_ports: UDP-Lite's and SCTP's ports, as UDP's.
         let &[a0, a1, b0, b1] = l4.get(..4)? else {
             return None;
         };
@@ -774,6 +782,9 @@ impl Conntrack {
             },
             L4::Icmp { .. } => ProtoTrack::Icmp,
             L4::Other if s.protocol == PROTO_UDPLITE => ProtoTrack::UdpLite,
+            // Checked with its first packet (sctp_new, from
+            // nf_conntrack_sctp_packet).
+            L4::Other if s.protocol == PROTO_SCTP => ProtoTrack::Sctp(SctpTrack::default()),
             L4::Other if s.protocol == PROTO_GRE => ProtoTrack::Gre {
                 timeout: self.settings.gre_timeout,
                 stream_timeout: self.settings.gre_timeout_stream,
@@ -1046,6 +1057,22 @@ impl Conntrack {
                     *timeout
                 }
             }
+            ProtoTrack::Sctp(t) => {
+                let confirmed = c.status & status::CONFIRMED != 0;
+                match t.packet(info.dir(), l4, confirmed, verify, &settings.sctp) {
+                    SctpVerdict::Accept { timeout, assured } => {
+                        if assured {
+                            c.status |= status::ASSURED;
+                        }
+                        match timeout {
+                            Some(t) => t,
+                            // "allow but do not refresh timeout"
+                            None => return ProtoVerdict::Accept,
+                        }
+                    }
+                    SctpVerdict::Invalid => return ProtoVerdict::Invalid,
+                }
+            }
             ProtoTrack::Generic => settings.generic_timeout,
         };
         c.expires = now + Time::from_secs(u64::from(timeout));
@@ -1260,6 +1287,7 @@ fn proto_name(p: u8) -> &'static str {
         PROTO_DCCP => "dccp",
         PROTO_GRE => "gre",
         PROTO_UDPLITE => "udplite",
+        PROTO_SCTP => "sctp",
         _ => "unknown",
     }
 }
@@ -1273,7 +1301,7 @@ fn format_tuple(out: &mut String, t: &Tuple) {
     );
     match t.proto {
         // A generic DCCP tuple has zero ports.
-        PROTO_TCP | PROTO_UDP | PROTO_UDPLITE | PROTO_DCCP => {
+        PROTO_TCP | PROTO_UDP | PROTO_UDPLITE | PROTO_SCTP | PROTO_DCCP => {
             let _ = write!(out, "sport={} dport={} ", t.a, t.b);
         }
         PROTO_GRE => {
@@ -1306,8 +1334,15 @@ fn format_extended(out: &mut String, c: &Conn, now: Time) {
         orig.proto,
         secs
     );
-    if let ProtoTrack::Tcp(t) = &c.proto {
-        let _ = write!(out, "{} ", t.state().name());
+    // The protocol's `print_conntrack`: TCP's and SCTP's state.
+    match &c.proto {
+        ProtoTrack::Tcp(t) => {
+            let _ = write!(out, "{} ", t.state().name());
+        }
+        ProtoTrack::Sctp(t) => {
+            let _ = write!(out, "{} ", t.state().name());
+        }
+        _ => {}
     }
     format_tuple(out, orig);
     if !c.has(status::SEEN_REPLY) {
