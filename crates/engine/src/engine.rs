@@ -18,6 +18,7 @@ use crate::conntrack::{Conntrack, CtInfo, CtRef, TrackResult};
 use crate::env::{Env, Generated, GeneratedKind};
 use crate::eval;
 use crate::ext::{HookCtx, Verdict};
+use crate::helpers;
 use crate::log::LogRecord;
 use crate::meta::{PacketMeta, RouteKind, Sock};
 use crate::nat;
@@ -193,6 +194,11 @@ impl Engine {
     /// `conntrack -L -o extended` as of `now`.
     pub fn conntrack_listing(&self, now: Time) -> String {
         self.ct.list_extended(now)
+    }
+
+    /// `conntrack -L expect` as of `now`.
+    pub fn expect_listing(&self, now: Time) -> String {
+        self.ct.list_expectations(now)
     }
 
     fn conntrack_on(&self) -> bool {
@@ -553,7 +559,7 @@ impl Engine {
                     ..meta
                 };
                 let v = self.run_hook(now, Hook::Postrouting, &mut copy, &mut cmeta, out);
-                if v == Verdict::Accept && self.confirm(now, &cmeta) {
+                if v == Verdict::Accept && self.confirm(now, &mut copy, &cmeta) {
                     Some((copy, cmeta, dev))
                 } else {
                     self.env.recycle(copy);
@@ -595,7 +601,7 @@ impl Engine {
             self.dropped(meta);
             return Sent::Failed(SendError::Eperm);
         }
-        if !self.confirm(now, &meta) {
+        if !self.confirm(now, &mut pkt, &meta) {
             return Sent::Failed(SendError::Eperm);
         }
         let Some(dev) = meta.out_iface else {
@@ -701,7 +707,7 @@ impl Engine {
         if self.run_hook(now, Hook::Input, &mut pkt, &mut meta, out) != Verdict::Accept {
             return self.dropped(meta);
         }
-        if !self.confirm(now, &meta) {
+        if !self.confirm(now, &mut pkt, &meta) {
             return;
         }
         self.stack(now, pkt, meta, out);
@@ -846,11 +852,26 @@ impl Engine {
         }
     }
 
-    /// `nf_confirm` at the end of INPUT and POSTROUTING.
-    fn confirm(&mut self, now: Time, meta: &PacketMeta) -> bool {
+    /// `nf_confirm` at the end of INPUT and POSTROUTING: the connection's
+    /// helper and sequence adjustment (`nf_ct_call_helper`), then
+    /// confirmation. `false`: the packet is dropped.
+    fn confirm(&mut self, now: Time, pkt: &mut Vec<u8>, meta: &PacketMeta) -> bool {
         let CtRef::Conn(id, info) = meta.ct else {
             return true;
         };
+        let loopback = meta.out_iface == Some(LOOPBACK) || meta.in_iface == Some(LOOPBACK);
+        if !helpers::call(
+            &mut self.ct,
+            &mut self.env.rng,
+            now,
+            id,
+            info,
+            pkt,
+            loopback,
+        ) {
+            self.dropped(*meta);
+            return false;
+        }
         // The connection's own first packet confirms it; RELATED_REPLY
         // answers (REJECT's resets) never do.
         if info.dir() != crate::conntrack::Dir::Original {
@@ -874,16 +895,25 @@ impl Engine {
             let table = match step {
                 HookStep::Table(t) => t,
                 HookStep::Conntrack => {
-                    if self.conntrack_on() && meta.ct == CtRef::None {
+                    // nf_conntrack_in: a template (-j CT) is taken off the
+                    // packet and used for the connection it starts.
+                    let template = match meta.ct {
+                        CtRef::None => Some(None),
+                        CtRef::Template(helper) => Some(helper),
+                        _ => None,
+                    };
+                    if let (true, Some(helper)) = (self.conntrack_on(), template) {
                         let s = Summary::read(pkt);
                         let l4 = &pkt[s.header_len..];
                         let at_pre = hook == Hook::Prerouting;
-                        match self
-                            .ct
-                            .track(now, &s, l4, at_pre, || transport::l4_checksum_ok(pkt))
-                        {
+                        let checksum_ok = || transport::l4_checksum_ok(pkt);
+                        match self.ct.track_with(now, &s, l4, at_pre, helper, checksum_ok) {
                             TrackResult::Tracked(r) => meta.ct = r,
                             TrackResult::Drop => return Verdict::Drop,
+                        }
+                        // init_conntrack: the expectation's expectfn.
+                        if let CtRef::Conn(id, CtInfo::Related) = meta.ct {
+                            helpers::follow_master(&mut self.ct, &mut self.env.rng, now, id);
                         }
                     }
                     continue;
@@ -1251,6 +1281,34 @@ mod tests {
         -A FORWARD -p 253 -j REJECT --reject-with icmp-proto-unreachable\n\
         -A FORWARD -p icmp -j REJECT\n\
         -A OUTPUT -p udp -m udp --dport 2 -j REJECT\nCOMMIT\n";
+
+    fn load_raw(rules: &str) -> Result<Engine, CompileError> {
+        let mut topo = Topology::new();
+        topo.add_interface("eth0", Some("198.51.100.1/24")).unwrap();
+        let mut rs = Ruleset::default();
+        let text = format!("*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n{rules}COMMIT\n");
+        restore(&mut rs, &text, RestoreOptions::default()).unwrap();
+        let mut e = Engine::new(topo, 1);
+        e.load(&rs)?;
+        Ok(e)
+    }
+
+    /// xt_ct_tg_check: a template (helper or not) turns conntrack on,
+    /// --notrack does not and wins over any other option; helpers Linux
+    /// has and palisade lacks are refused, not ignored.
+    #[test]
+    fn ct_target_templates() {
+        let e = load_raw("-A PREROUTING -p tcp -m tcp --dport 21 -j CT --helper ftp\n").unwrap();
+        assert!(e.conntrack_on());
+        assert!(load_raw("-A PREROUTING -p udp -j CT --helper tftp\n")
+            .unwrap()
+            .conntrack_on());
+        assert!(load_raw("-A PREROUTING -j CT\n").unwrap().conntrack_on());
+        let e = load_raw("-A PREROUTING -p tcp -j CT --notrack --helper nosuch\n").unwrap();
+        assert!(!e.conntrack_on());
+        let err = load_raw("-A PREROUTING -p tcp -j CT --helper sip\n").unwrap_err();
+        assert!(err.0.contains("does not implement target"), "{err}");
+    }
 
     /// Random headers, options and payloads through every path (local
     /// delivery, forwarding, fragmenting, REJECT, local sends): no panic.

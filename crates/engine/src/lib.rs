@@ -11,6 +11,7 @@ pub mod env;
 mod eval;
 pub mod ext;
 mod hash;
+mod helpers;
 mod jhash;
 pub mod log;
 pub mod meta;

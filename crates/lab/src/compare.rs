@@ -8,8 +8,10 @@
 //! written (compare.py would stop), a table present in one save only is
 //! reported even when it has no lines, and differences name what is only
 //! on one side rather than printing both whole lists; `send_errors` (which
-//! compare.py does not know) must be equal. `log` is not compared: the
-//! kernel harness cannot observe LOG or NFLOG inside its namespace.
+//! compare.py does not know) must be equal, and so must the expectations
+//! (`conntrack -L expect`, compared sorted without their timeouts). `log`
+//! is not compared: the kernel harness cannot observe LOG or NFLOG inside
+//! its namespace.
 //!
 //! Scenarios with NAT bindings Linux chooses at random (`random_nat`)
 //! are compared by rule instead ([`by_rule`]); [`compare_for`] picks the
@@ -66,6 +68,18 @@ pub fn compare(a: &Outcome, b: &Outcome) -> Vec<String> {
         }
         d.push(msg);
     }
+    let (ea, eb) = (norm_expect(&a.expect), norm_expect(&b.expect));
+    if ea != eb {
+        let (only_a, only_b) = multiset_diff(&ea, &eb);
+        let mut msg = String::from("expectations:");
+        for r in only_a {
+            msg.push_str(&format!("\n  only in A: {r}"));
+        }
+        for r in only_b {
+            msg.push_str(&format!("\n  only in B: {r}"));
+        }
+        d.push(msg);
+    }
     d
 }
 
@@ -96,6 +110,20 @@ fn compare_rules_and_errors(a: &Outcome, b: &Outcome, d: &mut Vec<String>) {
             a.send_errors, b.send_errors
         ));
     }
+}
+
+/// `conntrack -L expect` lines without their first field (the seconds
+/// left, like a connection's timeout), sorted (the listing walks a hash
+/// table).
+fn norm_expect(text: &str) -> Vec<String> {
+    let mut rows: Vec<String> = py_lines(text)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            f.get(1)?.starts_with("proto=").then(|| f[1..].join(" "))
+        })
+        .collect();
+    rows.sort();
+    rows
 }
 
 /// compare.py `norm_pkt`: IPv4 ID and header checksum zeroed.
@@ -280,6 +308,38 @@ mod tests {
         assert!(d[1].contains("only in B: eth0 zz"), "{}", d[1]);
         let c = Outcome::default();
         assert_eq!(compare(&a, &c), vec!["outputs: 2 inputs vs 0".to_string()]);
+    }
+
+    #[test]
+    fn expectations_compare_sorted_without_timeouts() {
+        let line = |t: u32, port: u16| {
+            format!(
+                "{t} proto=6 src=1.1.1.1 dst=2.2.2.2 sport=0 dport={port} mask-src=255.255.255.255 \
+                 mask-dst=255.255.255.255 sport=0 dport=65535 master-src=2.2.2.2 \
+                 master-dst=1.1.1.1 sport=5 dport=21 class=0 helper=ftp\n"
+            )
+        };
+        let a = Outcome {
+            expect: line(299, 7) + &line(12, 8),
+            ..Outcome::default()
+        };
+        let b = Outcome {
+            expect: line(40, 8) + &line(298, 7),
+            ..Outcome::default()
+        };
+        assert_eq!(compare(&a, &b), Vec::<String>::new());
+        let c = Outcome {
+            expect: line(299, 7),
+            ..Outcome::default()
+        };
+        let d = compare(&a, &c);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(
+            d[0].starts_with("expectations:\n  only in A: proto=6"),
+            "{}",
+            d[0]
+        );
+        assert!(d[0].contains("dport=8 "), "{}", d[0]);
     }
 
     #[test]

@@ -195,6 +195,7 @@ fn run_in(netns: &Netns, sc: &Scenario) -> io::Result<Outcome> {
     }
     outcome.save = sh(&["iptables-save", "-c"], ns, None)?;
     outcome.conntrack = sh_unchecked(&["conntrack", "-L", "-o", "extended"], ns)?;
+    outcome.expect = sh_unchecked(&["conntrack", "-L", "expect"], ns)?;
     Ok(outcome)
 }
 

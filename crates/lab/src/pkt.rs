@@ -13,8 +13,10 @@
 //! ```
 //! followed, for every kind, by IP header options and a payload:
 //! `ttl=64 tos=0 id=1 (or ipid=1) df mf frag=0 iplen=N ipopts=HEX
-//! badipsum`, `len=N` (that many zero bytes) or `data=HEX`. Numbers are
-//! decimal or `0x` hex. Words are separated by spaces, options in any
+//! badipsum`, `len=N` (that many zero bytes), `data=HEX` or, last of
+//! all, `text=...`: the rest of the line as the payload, spaces included,
+//! with the escapes `\r`, `\n`, `\\` and `\xHH` (for FTP commands and
+//! the like). Numbers are decimal or `0x` hex. Words are separated by spaces, options in any
 //! order; a `quote=( ... )` may contain spaces and nests.
 //!
 //! - Defaults: TTL 64, IP ID 1, TOS 0, no DF, no fragment, window 64240,
@@ -97,6 +99,7 @@ pub fn build(spec: &str) -> Result<Vec<u8>> {
 }
 
 fn build_at(spec: &str, depth: usize) -> Result<Vec<u8>> {
+    let (spec, text) = split_text(spec)?;
     let words = split_words(spec)?;
     let [kind, src, arrow, dst, rest @ ..] = words.as_slice() else {
         return err("expected `KIND SRC > DST [OPTIONS]`");
@@ -123,7 +126,16 @@ fn build_at(spec: &str, depth: usize) -> Result<Vec<u8>> {
     // The IP header and payload first: the ICMP type is the bare word
     // left over after `df`, `mf` and `badipsum`.
     let ip = IpHdr::parse(&mut opts, src, dst, *kind == "icmp")?;
-    let payload = payload(&mut opts)?;
+    let payload = match text {
+        Some(t) if opts.value("data")?.is_some() || opts.value("len")?.is_some() => {
+            return err(format!(
+                "`text={}` with `data=` or `len=`",
+                String::from_utf8_lossy(&t)
+            ));
+        }
+        Some(t) => t,
+        None => payload(&mut opts)?,
+    };
     let l4 = match *kind {
         "tcp" => L4::Tcp(Tcp::parse(&mut opts, sport, dport)?),
         "udp" => L4::Udp(Udp::parse(&mut opts, sport, dport)?),
@@ -153,6 +165,60 @@ fn build_at(spec: &str, depth: usize) -> Result<Vec<u8>> {
         L4::Raw(_) => payload,
     };
     ip.emit(proto, &segment)
+}
+
+/// Cuts a final `text=...` (outside any parenthesised group) off `spec`,
+/// with its escapes resolved.
+fn split_text(spec: &str) -> Result<(&str, Option<Vec<u8>>)> {
+    let mut depth = 0usize;
+    let mut prev_space = true;
+    for (i, c) in spec.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth == 0 && prev_space && spec[i..].starts_with("text=") {
+            let body = unescape(&spec[i + 5..])?;
+            return Ok((&spec[..i], Some(body)));
+        }
+        prev_space = c.is_whitespace();
+    }
+    Ok((spec, None))
+}
+
+/// `\r`, `\n`, `\\` and `\xHH` in a `text=` payload.
+fn unescape(text: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut bytes = text.bytes();
+    while let Some(b) = bytes.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        match bytes.next() {
+            Some(b'r') => out.push(b'\r'),
+            Some(b'n') => out.push(b'\n'),
+            Some(b'\\') => out.push(b'\\'),
+            Some(b'x') => {
+                let hi = bytes.next();
+                let lo = bytes.next();
+                let pair = [hi.unwrap_or(b'?'), lo.unwrap_or(b'?')];
+                match std::str::from_utf8(&pair)
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
+                    Some(v) => out.push(v),
+                    None => return err("`text=`: `\\x` needs two hex digits"),
+                }
+            }
+            _ => return err("`text=`: unknown escape (\\r, \\n, \\\\ or \\xHH)"),
+        }
+    }
+    if out.len() > 65535 {
+        return err("`text=`: too long");
+    }
+    Ok(out)
 }
 
 /// Splits at spaces, keeping a parenthesised group (which may nest and
@@ -1184,6 +1250,20 @@ mod tests {
     }
 
     #[test]
+    fn text_is_the_rest_of_the_line_with_escapes() {
+        let p =
+            build("tcp 1.2.3.4:1 > 5.6.7.8:21 flags=PA df text=PORT 1,2,3,4,5,6\\r\\n").unwrap();
+        assert_eq!(&p[40..], b"PORT 1,2,3,4,5,6\r\n");
+        assert_eq!(p[6] & 0x40, 0x40, "options before text= apply");
+        let u = build("udp 1.2.3.4:1 > 5.6.7.8:69 text=\\x00\\x01a b\\\\").unwrap();
+        assert_eq!(&u[28..], b"\x00\x01a b\\");
+        assert_eq!(
+            u,
+            build("udp 1.2.3.4:1 > 5.6.7.8:69 data=00016120625c").unwrap()
+        );
+    }
+
+    #[test]
     fn errors_are_clear() {
         for (spec, want) in [
             ("tcp 1.2.3.4 > 5.6.7.8:1", "expected ADDRESS:PORT"),
@@ -1219,6 +1299,12 @@ mod tests {
             ("icmp 1.2.3.4 > 5.6.7.8 ping quote=(udp", "without `)`"),
             ("ip 1.2.3.4 > 5.6.7.8", "needs proto=N"),
             ("udp 1.2.3.4:1 > 5.6.7.8:7 len=70000", "too long"),
+            ("udp 1.2.3.4:1 > 5.6.7.8:7 text=a\\q", "unknown escape"),
+            ("udp 1.2.3.4:1 > 5.6.7.8:7 text=\\x4", "two hex digits"),
+            (
+                "udp 1.2.3.4:1 > 5.6.7.8:7 len=1 text=a",
+                "with `data=` or `len=`",
+            ),
         ] {
             match build(spec) {
                 Ok(_) => panic!("{spec}: built"),

@@ -32,8 +32,9 @@
 //!   byte.
 //!
 //! The outcome: for each input packet, the packets that left each
-//! interface; `iptables-save -c`; `conntrack -L -o extended`; from the
-//! engine only, what LOG and NFLOG rules reported (`log`).
+//! interface; `iptables-save -c`; `conntrack -L -o extended`; `conntrack
+//! -L expect`; from the engine only, what LOG and NFLOG rules reported
+//! (`log`).
 
 use std::collections::HashSet;
 use std::fmt;
@@ -496,6 +497,10 @@ pub struct Outcome {
     /// `conntrack -L -o extended` afterwards.
     #[serde(default)]
     pub conntrack: String,
+    /// `conntrack -L expect` afterwards (the helpers' expectations);
+    /// absent from the JSON when empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub expect: String,
     /// Local packets the kernel refused to send (kernel_oracle.py stops
     /// instead); absent from the JSON when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -116,6 +116,7 @@ pub fn simulate(sc: &Scenario, seed: u64) -> Result<Outcome, ScenarioError> {
         outputs,
         save: save(&engine.ruleset(), None, true, None),
         conntrack: engine.conntrack_listing(end),
+        expect: engine.expect_listing(end),
         send_errors,
         log,
     })

@@ -39,21 +39,24 @@ impl PacketMatch for ConnlimitMatch {
         let key = [addr & self.mask, 0];
         let now = cx.now;
         // get_ct_or_tuple_from_skb: the packet's connection, or (untracked,
-        // invalid) its own tuple and whatever confirmed connection has it.
+        // invalid, a -j CT template) its own tuple and whatever confirmed
+        // connection has it.
         let counted = match cx.meta.ct {
             CtRef::Conn(id, _) => cx.ct.get(id).map(|c| Counted {
                 tuple: c.tuples[0],
                 confirmed: c.has(status::CONFIRMED),
                 assured: c.has(status::ASSURED),
             }),
-            CtRef::Untracked | CtRef::None => Tuple::of(&cx.summary).map(|t| {
-                let found = cx.ct.find(now, &t).and_then(|(id, _)| cx.ct.get(id));
-                Counted {
-                    tuple: t,
-                    confirmed: found.is_some(),
-                    assured: found.is_some_and(|c| c.has(status::ASSURED)),
-                }
-            }),
+            CtRef::Untracked | CtRef::None | CtRef::Template(_) => {
+                Tuple::of(&cx.summary).map(|t| {
+                    let found = cx.ct.find(now, &t).and_then(|(id, _)| cx.ct.get(id));
+                    Counted {
+                        tuple: t,
+                        confirmed: found.is_some(),
+                        assured: found.is_some_and(|c| c.has(status::ASSURED)),
+                    }
+                })
+            }
         };
         let seed = cx.env.hash_seed;
         let n = self

@@ -24,6 +24,7 @@ mod m_connlimit;
 mod m_connmark;
 mod m_conntrack;
 pub(crate) mod m_hashlimit;
+mod m_helper;
 mod m_icmp;
 mod m_iprange;
 mod m_length;
@@ -125,6 +126,7 @@ static MATCHES: &[MatchCompiler] = &[
     m_connmark::compile,
     m_conntrack::compile,
     m_hashlimit::compile,
+    m_helper::compile,
     m_icmp::compile,
     m_iprange::compile,
     m_length::compile,
