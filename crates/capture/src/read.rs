@@ -493,7 +493,7 @@ impl<R: Read> Reader<R> {
         };
         let len = order.u32(len_bytes);
         // Header, byte-order magic, versions, section length, trailer.
-        if len < 28 || len % 4 != 0 || len > MAX_PCAPNG_BLOCK {
+        if len < 28 || !len.is_multiple_of(4) || len > MAX_PCAPNG_BLOCK {
             return Err(self.error_at(
                 packet,
                 start,
@@ -553,7 +553,7 @@ impl<R: Read> Reader<R> {
             let o = self.order;
             let ty = u32_at(o, &h, 0);
             let len = u32_at(o, &h, 4);
-            if len < 12 || len % 4 != 0 {
+            if len < 12 || !len.is_multiple_of(4) {
                 return Err(self.error_at(
                     packet,
                     start,

@@ -55,7 +55,7 @@ impl Ng {
         body.extend_from_slice(&self.u16(code));
         body.extend_from_slice(&self.u16(v.len() as u16));
         body.extend_from_slice(v);
-        while body.len() % 4 != 0 {
+        while !body.len().is_multiple_of(4) {
             body.push(0);
         }
     }
@@ -109,7 +109,7 @@ impl Ng {
         b.extend_from_slice(&self.u32(data.len() as u32));
         b.extend_from_slice(&self.u32(data.len() as u32 + 10));
         b.extend_from_slice(data);
-        while b.len() % 4 != 0 {
+        while !b.len().is_multiple_of(4) {
             b.push(0);
         }
         if let Some(f) = flags {
@@ -122,7 +122,7 @@ impl Ng {
     fn spb(&mut self, orig: u32, data: &[u8]) -> &mut Self {
         let mut b = self.u32(orig).to_vec();
         b.extend_from_slice(data);
-        while b.len() % 4 != 0 {
+        while !b.len().is_multiple_of(4) {
             b.push(0);
         }
         self.block(3, &b)
@@ -135,7 +135,7 @@ impl Ng {
         b.extend_from_slice(&self.u32(data.len() as u32));
         b.extend_from_slice(&self.u32(data.len() as u32));
         b.extend_from_slice(data);
-        while b.len() % 4 != 0 {
+        while !b.len().is_multiple_of(4) {
             b.push(0);
         }
         self.block(2, &b)
