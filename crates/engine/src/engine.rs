@@ -44,13 +44,56 @@ pub struct Outputs {
     pub packets: Vec<(IfIndex, Vec<u8>)>,
     /// What a local sender's `sendto` returned, when it failed.
     pub send_error: Option<SendError>,
+    /// What became of the last input itself.
+    pub fate: Fate,
+    /// How many of `packets` the host generated in answer (REJECT's
+    /// answers, ICMP errors, echo replies, resets) rather than being the
+    /// input itself or its fragments.
+    pub generated: usize,
 }
 
 impl Outputs {
     pub fn clear(&mut self) {
         self.packets.clear();
         self.send_error = None;
+        self.fate = Fate::default();
+        self.generated = 0;
     }
+}
+
+/// What became of an input datagram (not of the answers the host sent
+/// for it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Fate {
+    /// Discarded by the IP layer with no netfilter verdict: a malformed
+    /// header, a martian, no route, TTL expired, too big with DF set.
+    #[default]
+    Discarded,
+    /// Left by an interface (forwarded, or sent by a local process).
+    Sent,
+    /// Reached this host's stack: INPUT let it through.
+    Delivered,
+    /// Dropped by netfilter.
+    Dropped(DropSite),
+}
+
+/// Where netfilter dropped a datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropSite {
+    /// A rule's target (REJECT included), or with `rule` `None` a built-in
+    /// chain's policy. `chain` is the chain's position in the loaded
+    /// table's `chains()`, `rule` the rule's in that chain.
+    Chain {
+        hook: Hook,
+        table: TableId,
+        chain: usize,
+        rule: Option<usize>,
+    },
+    /// Connection tracking refused it (`nf_conntrack_in`, `nf_confirm`).
+    Conntrack { hook: Hook },
+    /// NAT could not translate it, or could not route it after DNAT
+    /// (`nf_nat_ipv4_fn`, `nf_nat_ipv4_local_fn`).
+    Nat { hook: Hook },
 }
 
 /// Why a locally sent datagram was refused (the errno its sender sees).
@@ -127,6 +170,9 @@ pub struct Engine {
     /// The errno of an NF_DROP_ERR in OUTPUT (the nat hook's failed
     /// reroute), for the sender; a plain drop is EPERM.
     hook_errno: Option<SendError>,
+    /// How deep in sending answers of its own the host is: while above
+    /// zero, fates are not the input's ([`Outputs::fate`]).
+    answering: u32,
 }
 
 impl Engine {
@@ -143,6 +189,7 @@ impl Engine {
             env: Env::new(seed),
             loopback_budget: 0,
             hook_errno: None,
+            answering: 0,
         }
     }
 
@@ -199,6 +246,8 @@ impl Engine {
         self.refresh_program();
         self.ct.reap_dying();
         self.loopback_budget = MAX_LOOPBACK_PASSES;
+        self.answering = 0;
+        out.fate = Fate::default();
         match ingress {
             Ingress::Interface(dev) => {
                 let meta = PacketMeta {
@@ -564,7 +613,7 @@ impl Engine {
                     ..cmeta
                 };
                 let route = Some(InputRoute::Local { broadcast: true });
-                self.receive_routed(now, copy, again, route, out);
+                self.answer(out, |e, out| e.receive_routed(now, copy, again, route, out));
             }
         }
         sent
@@ -584,6 +633,12 @@ impl Engine {
             return Sent::Failed(SendError::Eperm);
         }
         if !self.confirm(now, &meta) {
+            self.note(
+                out,
+                Fate::Dropped(DropSite::Conntrack {
+                    hook: Hook::Postrouting,
+                }),
+            );
             return Sent::Failed(SendError::Eperm);
         }
         let Some(dev) = meta.out_iface else {
@@ -623,9 +678,11 @@ impl Engine {
             }
             self.fragment(&pkt, mtu, dev, out);
             self.env.recycle(pkt);
+            self.note(out, Fate::Sent);
             return Sent::Ok;
         }
         out.packets.push((dev, pkt));
+        self.note(out, Fate::Sent);
         Sent::Ok
     }
 
@@ -688,8 +745,13 @@ impl Engine {
             return self.dropped(meta);
         }
         if !self.confirm(now, &meta) {
+            self.note(
+                out,
+                Fate::Dropped(DropSite::Conntrack { hook: Hook::Input }),
+            );
             return;
         }
+        self.note(out, Fate::Delivered);
         self.stack(now, pkt, meta, out);
     }
 
@@ -789,13 +851,37 @@ impl Engine {
     /// `icmp_xmit_lock` held.
     fn send_icmp(&mut self, now: Time, pkt: Vec<u8>, meta: PacketMeta, out: &mut Outputs) -> Sent {
         let held = std::mem::replace(&mut self.env.icmp_xmit_locked, true);
-        let sent = self.local_out(now, pkt, meta, out);
+        let sent = self.answer(out, |e, out| e.local_out(now, pkt, meta, out));
         self.env.icmp_xmit_locked = held;
         sent
     }
 
     fn send_local(&mut self, now: Time, pkt: Vec<u8>, meta: PacketMeta, out: &mut Outputs) {
-        let _ = self.local_out(now, pkt, meta, out);
+        let _ = self.answer(out, |e, out| e.local_out(now, pkt, meta, out));
+    }
+
+    /// Sends an answer of the host's own: what it puts out counts as
+    /// generated, and what becomes of it is not the input's fate.
+    fn answer<T>(
+        &mut self,
+        out: &mut Outputs,
+        send: impl FnOnce(&mut Engine, &mut Outputs) -> T,
+    ) -> T {
+        let before = out.packets.len();
+        self.answering += 1;
+        let r = send(self, out);
+        self.answering -= 1;
+        if self.answering == 0 {
+            out.generated += out.packets.len().saturating_sub(before);
+        }
+        r
+    }
+
+    /// Records what became of the input (answers' fates are not noted).
+    fn note(&self, out: &mut Outputs, fate: Fate) {
+        if self.answering == 0 {
+            out.fate = fate;
+        }
     }
 
     /// A packet is gone: a connection it alone was creating goes too.
@@ -844,7 +930,10 @@ impl Engine {
                             .track(now, &s, l4, at_pre, || transport::l4_checksum_ok(pkt))
                         {
                             TrackResult::Tracked(r) => meta.ct = r,
-                            TrackResult::Drop => return Verdict::Drop,
+                            TrackResult::Drop => {
+                                self.note(out, Fate::Dropped(DropSite::Conntrack { hook }));
+                                return Verdict::Drop;
+                            }
                         }
                     }
                     continue;
@@ -887,7 +976,17 @@ impl Engine {
             env: &mut self.env,
             hotdrop: false,
         };
-        let verdict = eval::run_table(table, hook, &mut cx).unwrap_or(Verdict::Accept);
+        let decided = eval::run_table(table, hook, &mut cx);
+        let verdict = decided.map_or(Verdict::Accept, |d| d.verdict);
+        if let Some(d) = decided.filter(|d| d.verdict == Verdict::Drop) {
+            let site = DropSite::Chain {
+                hook,
+                table: table.id,
+                chain: d.chain,
+                rule: d.rule,
+            };
+            self.note(out, Fate::Dropped(site));
+        }
         self.flush_generated(now, out);
         verdict
     }
@@ -899,7 +998,9 @@ impl Engine {
             let batch: Vec<Generated> = std::mem::take(&mut self.env.generated);
             for g in batch {
                 let _ = match g.kind {
-                    GeneratedKind::Datagram => self.local_out(now, g.data, g.meta, out),
+                    GeneratedKind::Datagram => {
+                        self.answer(out, |e, out| e.local_out(now, g.data, g.meta, out))
+                    }
                     GeneratedKind::Icmp => self.send_icmp(now, g.data, g.meta, out),
                 };
             }
@@ -946,6 +1047,7 @@ impl Engine {
             };
             if let Some(e) = err {
                 self.hook_errno = Some(e);
+                self.note(out, Fate::Dropped(DropSite::Nat { hook }));
                 return Verdict::Drop;
             }
         }
@@ -973,6 +1075,7 @@ impl Engine {
             return if nat::icmp_reply_translation(&self.ct, id, info, m, pkt) {
                 Verdict::Accept
             } else {
+                self.note(out, Fate::Dropped(DropSite::Nat { hook }));
                 Verdict::Drop
             };
         }
@@ -988,6 +1091,7 @@ impl Engine {
             }
         }
         if !nat::apply(&self.ct, id, info.dir(), m, pkt) {
+            self.note(out, Fate::Dropped(DropSite::Nat { hook }));
             return Verdict::Drop;
         }
         Verdict::Accept
