@@ -63,7 +63,7 @@ impl Outputs {
 
 /// What became of an input datagram (not of the answers the host sent
 /// for it).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Fate {
     /// Discarded by the IP layer with no netfilter verdict: a malformed
     /// header, a martian, no route, TTL expired, too big with DF set.
@@ -78,7 +78,7 @@ pub enum Fate {
 }
 
 /// Where netfilter dropped a datagram.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DropSite {
     /// A rule's target (REJECT included), or with `rule` `None` a built-in
     /// chain's policy. `chain` is the chain's position in the loaded

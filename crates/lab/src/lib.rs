@@ -8,6 +8,7 @@ pub mod hex;
 pub mod kernel;
 pub mod pkt;
 pub mod random;
+pub mod replay;
 pub mod scenario;
 pub mod simulate;
 mod sys;
