@@ -34,6 +34,7 @@ pub const MAX_PCAPNG_BLOCK: u32 = 16 * 1024 * 1024;
 
 /// Option codes (draft-ietf-opsawg-pcapng §3.5, §4.2, §4.3).
 const OPT_END: u16 = 0;
+const OPT_COMMENT: u16 = 1;
 const IF_NAME: u16 = 2;
 const IF_TSRESOL: u16 = 9;
 const IF_TSOFFSET: u16 = 14;
@@ -107,6 +108,8 @@ pub struct Packet<'a> {
     pub original_len: u32,
     /// The captured bytes, link-layer header included.
     pub data: &'a [u8],
+    /// The packet's `opt_comment` (pcapng), if it is UTF-8.
+    pub comment: Option<&'a str>,
 }
 
 /// Why a capture could not be read further.
@@ -162,6 +165,7 @@ struct Found {
     direction: Direction,
     original_len: u32,
     data: (usize, usize),
+    comment: Option<(usize, usize)>,
     offset: u64,
 }
 
@@ -203,25 +207,27 @@ fn invalid(msg: impl Into<String>) -> ErrorKind {
     ErrorKind::Invalid(msg.into())
 }
 
-/// A pcapng option list: `(code, value)` pairs up to `opt_endofopt`.
+/// A pcapng option list: each option's code, value, and the value's
+/// offset in `opts`, up to `opt_endofopt`.
 fn options(
     order: ByteOrder,
-    mut opts: &[u8],
-    mut each: impl FnMut(u16, &[u8]) -> Result<(), ErrorKind>,
+    opts: &[u8],
+    mut each: impl FnMut(u16, &[u8], usize) -> Result<(), ErrorKind>,
 ) -> Result<(), ErrorKind> {
-    while opts.len() >= 4 {
-        let code = order.u16([opts[0], opts[1]]);
-        let len = usize::from(order.u16([opts[2], opts[3]]));
+    let mut at = 0;
+    while let Some(h) = opts.get(at..at + 4) {
+        let code = order.u16([h[0], h[1]]);
+        let len = usize::from(order.u16([h[2], h[3]]));
         if code == OPT_END {
             break;
         }
-        let Some(value) = opts.get(4..4 + len) else {
+        let Some(value) = opts.get(at + 4..at + 4 + len) else {
             return Err(invalid(format!(
                 "option {code} of {len} bytes runs past the end of its block"
             )));
         };
-        each(code, value)?;
-        opts = opts.get(4 + pad4(len)..).unwrap_or(&[]);
+        each(code, value, at + 4)?;
+        at += 4 + pad4(len);
     }
     Ok(())
 }
@@ -317,6 +323,9 @@ impl<R: Read> Reader<R> {
             direction: f.direction,
             original_len: f.original_len,
             data: &self.buf[f.data.0..f.data.1],
+            comment: f
+                .comment
+                .and_then(|(a, b)| std::str::from_utf8(&self.buf[a..b]).ok()),
         }))
     }
 
@@ -465,6 +474,7 @@ impl<R: Read> Reader<R> {
             direction: Direction::Unknown,
             original_len: orig,
             data: (0, incl as usize),
+            comment: None,
             offset: start,
         }))
     }
@@ -643,14 +653,18 @@ impl<R: Read> Reader<R> {
             )));
         }
         let mut direction = Direction::Unknown;
-        let opts = b.get(20 + pad4(caplen)..).unwrap_or(&[]);
-        options(o, opts, |code, v| {
+        let mut comment = None;
+        let opts_at = (20 + pad4(caplen)).min(b.len());
+        options(o, &b[opts_at..], |code, v, at| {
             if code == EPB_FLAGS && v.len() >= 4 {
                 direction = match u32_at(o, v, 0) & 3 {
                     1 => Direction::Inbound,
                     2 => Direction::Outbound,
                     _ => Direction::Unknown,
                 };
+            }
+            if code == OPT_COMMENT && comment.is_none() {
+                comment = Some((opts_at + at, opts_at + at + v.len()));
             }
             Ok(())
         })?;
@@ -660,6 +674,7 @@ impl<R: Read> Reader<R> {
             direction,
             original_len,
             data: (20, 20 + caplen),
+            comment,
             offset: 0,
         })
     }
@@ -691,6 +706,7 @@ impl<R: Read> Reader<R> {
             direction: Direction::Unknown,
             original_len,
             data: (4, 4 + caplen),
+            comment: None,
             offset: 0,
         })
     }
@@ -711,7 +727,7 @@ fn interface_description(o: ByteOrder, b: &[u8]) -> Result<Interface, ErrorKind>
         resolution: Resolution::Decimal(6),
         ts_offset: 0,
     };
-    options(o, &b[8..], |code, v| {
+    options(o, &b[8..], |code, v, _| {
         match code {
             IF_NAME => {
                 // UTF-8, not NUL-terminated, though some writers add one.

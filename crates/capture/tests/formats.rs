@@ -280,7 +280,11 @@ fn writer_output_reads_back() {
         w.write_packet(0, u64::MAX, &[], PacketInfo::default())
             .unwrap();
         assert!(w.write_packet(2, 0, &[], PacketInfo::default()).is_err());
-        let got = read_all(&w.into_inner()).unwrap();
+        let file = w.into_inner();
+        let mut r = Reader::new(file.as_slice()).unwrap();
+        assert_eq!(r.next_packet().unwrap().unwrap().comment, Some("packet 1"));
+        assert_eq!(r.next_packet().unwrap().unwrap().comment, None);
+        let got = read_all(&file).unwrap();
         assert_eq!(
             got,
             vec![
