@@ -29,6 +29,8 @@
 //!   Datagrams delivered to the host are counted, not written: what is
 //!   written is what left the host, as the kernel harness sees it.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
@@ -36,6 +38,8 @@ use std::time::{Duration, Instant};
 use palisade_capture::write::PacketInfo;
 use palisade_capture::{decode, linktype, Direction, Payload, PcapngWriter, Reader, Skip};
 use palisade_engine::topology::{IfIndex, Topology, LOOPBACK};
+use palisade_engine::wire::ipv4::{self, Ipv4Read};
+use palisade_engine::wire::{checksum, transport};
 use palisade_engine::{DropSite, Engine, Fate, Ingress, Outputs, Time};
 use palisade_rules::model::{Hook, Rule, Ruleset, Target};
 
@@ -122,8 +126,11 @@ pub struct Summary {
     pub written: Vec<u64>,
     /// Packets not replayed, by reason (in the order first seen).
     pub skipped: Vec<(Skipped, u64)>,
-    /// Packets whose timestamp was earlier than the one before.
+    /// Packets whose timestamp was earlier than one already replayed.
     pub backwards: u64,
+    /// Packets whose TCP or UDP checksum was left to the device
+    /// (checksum offload), completed before the replay.
+    pub offloaded: u64,
     /// Capture times of the first and last replayed packets (ns).
     pub span: Option<(u64, u64)>,
     /// Time spent in `Engine::process`.
@@ -282,6 +289,14 @@ impl Summary {
                 line(&mut s, "", *n, &why.to_string());
             }
         }
+        if self.offloaded > 0 {
+            line(
+                &mut s,
+                "checksums completed",
+                self.offloaded,
+                "(left to the device by the capturing host: checksum offload)",
+            );
+        }
         if self.backwards > 0 {
             line(
                 &mut s,
@@ -326,6 +341,15 @@ pub const PROGRESS_EVERY: u64 = 4096;
 /// Buffers kept for reuse between inputs and outputs.
 const POOL: usize = 64;
 
+/// Packets are replayed in capture-time order, not file order: a capture
+/// of several interfaces (`dumpcap -i eth0 -i docker0`) writes each
+/// interface's packets in order but interleaves the interfaces in chunks.
+/// A packet is held until one captured this much later (1 s) has been
+/// read...
+const REORDER_WINDOW: u64 = 1_000_000_000;
+/// ...or this many packets are held.
+const REORDER_MAX: usize = 1 << 16;
+
 /// Replays every packet `reader` has through `engine`, writing what
 /// leaves to `out` (its interfaces are added here); `progress` is called
 /// with the bytes read and packets read every [`PROGRESS_EVERY`]
@@ -354,6 +378,8 @@ pub fn replay<R: Read, W: Write>(
         last_ts: None,
         now: START,
         comment: String::new(),
+        held: BinaryHeap::new(),
+        newest: 0,
     };
     let result = r.run(reader, progress);
     if let (Some(w), Ok(())) = (r.out.as_mut(), &result) {
@@ -379,6 +405,20 @@ struct Replayer<'a, W: Write> {
     last_ts: Option<u64>,
     now: Time,
     comment: String,
+    /// Packets read, not yet replayed, earliest first.
+    held: BinaryHeap<Reverse<Held>>,
+    /// The latest capture time read.
+    newest: u64,
+}
+
+/// A packet waiting in the reorder window. Ordered by capture time, then
+/// by its place in the file.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Held {
+    ts: u64,
+    number: u64,
+    dev: IfIndex,
+    bytes: Vec<u8>,
 }
 
 impl<W: Write> Replayer<'_, W> {
@@ -408,6 +448,21 @@ impl<W: Write> Replayer<'_, W> {
                 );
             }
         }
+        let read = self.read(reader, progress);
+        // What was read before the end, or the damage, is replayed.
+        while let Some(Reverse(h)) = self.held.pop() {
+            self.process(h)?;
+        }
+        read
+    }
+
+    /// Reads the capture, replaying packets as they leave the reorder
+    /// window.
+    fn read<R: Read>(
+        &mut self,
+        reader: &mut Reader<R>,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<(), Error> {
         loop {
             let p = match reader.next_packet() {
                 Ok(Some(p)) => p,
@@ -415,6 +470,9 @@ impl<W: Write> Replayer<'_, W> {
                 Err(e) => return Err(Error::Capture(e)),
             };
             self.summary.read += 1;
+            if self.summary.read.is_multiple_of(PROGRESS_EVERY) {
+                progress(p.offset, self.summary.read);
+            }
             let number = p.number;
             let frame = decode(p.interface.link_type, p.data);
             let ingress = match frame.payload {
@@ -440,13 +498,30 @@ impl<W: Write> Replayer<'_, W> {
                     continue;
                 }
             };
-            let mut buf = self.pool.pop().unwrap_or_default();
-            buf.clear();
-            buf.extend_from_slice(ip);
-            let ts = self.advance(p.timestamp);
-            self.process(number, dev, buf, p.timestamp.unwrap_or(ts))?;
-            if self.summary.read.is_multiple_of(PROGRESS_EVERY) {
-                progress(reader.offset(), self.summary.read);
+            let mut bytes = self.pool.pop().unwrap_or_default();
+            bytes.clear();
+            bytes.extend_from_slice(ip);
+            if complete_offloaded_checksum(&mut bytes) {
+                self.summary.offloaded += 1;
+            }
+            // A packet without a time has the time of the one before.
+            let ts = p.timestamp.unwrap_or(self.newest);
+            self.newest = self.newest.max(ts);
+            self.held.push(Reverse(Held {
+                ts,
+                number,
+                dev,
+                bytes,
+            }));
+            while let Some(Reverse(h)) = self.held.peek() {
+                if h.ts.saturating_add(REORDER_WINDOW) > self.newest
+                    && self.held.len() <= REORDER_MAX
+                {
+                    break;
+                }
+                if let Some(Reverse(h)) = self.held.pop() {
+                    self.process(h)?;
+                }
             }
         }
     }
@@ -476,28 +551,30 @@ impl<W: Write> Replayer<'_, W> {
         }
     }
 
-    /// Moves the engine's clock to a packet captured at `ts`; returns the
-    /// capture time the engine's clock stands for.
-    fn advance(&mut self, ts: Option<u64>) -> u64 {
-        if let Some(t) = ts {
-            let base = *self.base.get_or_insert(t);
-            match self.last_ts {
-                Some(last) if t < last => self.summary.backwards += 1,
-                _ => {
-                    self.now = START + Time(t - base.min(t));
-                    self.last_ts = Some(t);
-                }
+    /// Moves the engine's clock to a packet captured at `t`.
+    fn advance(&mut self, t: u64) {
+        let base = *self.base.get_or_insert(t);
+        match self.last_ts {
+            Some(last) if t < last => self.summary.backwards += 1,
+            _ => {
+                self.now = START + Time(t - base.min(t));
+                self.last_ts = Some(t);
             }
-            self.summary.span = Some(match self.summary.span {
-                None => (t, t),
-                Some((a, b)) => (a.min(t), b.max(t)),
-            });
         }
-        let since_start = (self.now - START).0;
-        self.base.unwrap_or(0).saturating_add(since_start)
+        self.summary.span = Some(match self.summary.span {
+            None => (t, t),
+            Some((a, b)) => (a.min(t), b.max(t)),
+        });
     }
 
-    fn process(&mut self, number: u64, dev: IfIndex, buf: Vec<u8>, ts: u64) -> Result<(), Error> {
+    fn process(&mut self, held: Held) -> Result<(), Error> {
+        let Held {
+            ts,
+            number,
+            dev,
+            bytes: buf,
+        } = held;
+        self.advance(ts);
         self.outputs.clear();
         let t = Instant::now();
         self.engine
@@ -600,4 +677,45 @@ pub fn scenario_capture<W: Write>(sc: &Scenario, w: &mut PcapngWriter<W>) -> io:
     }
     w.flush()?;
     Ok(local)
+}
+
+/// Completes a TCP or UDP checksum that the sending stack left to the
+/// device (checksum offload): the field holds only the pseudo-header sum,
+/// as Linux writes it for `CHECKSUM_PARTIAL` (`tcp_v4_send_check`:
+/// `~tcp_v4_check(len, saddr, daddr, 0)`; `udp4_hwcsum`). Captures taken
+/// on the sending host or on a veth (a container's traffic on a Docker
+/// host) show such packets; the receiving kernel took them as sound, as
+/// the device vouched for them, while the engine checks every checksum.
+/// A checksum wrong in any other way is kept, for the engine to judge as
+/// Linux does. Returns whether it completed one.
+pub fn complete_offloaded_checksum(pkt: &mut [u8]) -> bool {
+    let Ok(total) = ipv4::validate(pkt) else {
+        return false;
+    };
+    let pkt = &mut pkt[..total];
+    let proto = pkt.protocol();
+    let field = match proto {
+        ipv4::PROTO_TCP => 16,
+        ipv4::PROTO_UDP => 6,
+        _ => return false,
+    };
+    let hl = pkt.header_len();
+    if pkt.is_fragment() || pkt.len() < hl + field + 2 || transport::l4_checksum_ok(pkt) {
+        return false;
+    }
+    let Ok(len) = u16::try_from(pkt.len() - hl) else {
+        return false;
+    };
+    // `fold` complements; the partial sum is the plain folded sum.
+    let partial = !checksum::fold(checksum::pseudo_header(
+        pkt.src().to_be_bytes(),
+        pkt.dst().to_be_bytes(),
+        proto,
+        len,
+    ));
+    if u16::from_be_bytes([pkt[hl + field], pkt[hl + field + 1]]) != partial {
+        return false;
+    }
+    transport::fill_l4_checksum(pkt);
+    true
 }
