@@ -95,7 +95,9 @@ pub struct Packet<'a> {
     pub number: u64,
     /// The byte offset of its record or block in the file.
     pub offset: u64,
-    /// Its interface's index within the current section.
+    /// Its section's number (1 for the first; see [`Reader::section`]).
+    pub section: u32,
+    /// Its interface's index within the section.
     pub interface_id: u32,
     pub interface: &'a Interface,
     /// Nanoseconds since 1970-01-01 00:00 UTC; `None` for a pcapng
@@ -183,6 +185,8 @@ pub struct Reader<R> {
     offset: u64,
     /// Packets found so far.
     packets: u64,
+    /// Sections begun (pcap: 1).
+    sections: u32,
 }
 
 /// Reads until `buf` is full or the input ends; how many bytes it got.
@@ -247,6 +251,7 @@ impl<R: Read> Reader<R> {
             buf: Vec::new(),
             offset: 0,
             packets: 0,
+            sections: 1,
         };
         let mut magic = [0u8; 4];
         let got = r.read_header(&mut magic, 0)?;
@@ -277,6 +282,12 @@ impl<R: Read> Reader<R> {
     /// The interfaces of the current section (pcap: the one).
     pub fn interfaces(&self) -> &[Interface] {
         &self.interfaces
+    }
+
+    /// The current section's number (1 for the first; a pcap file has
+    /// one): interface IDs are per section.
+    pub fn section(&self) -> u32 {
+        self.sections
     }
 
     /// Bytes consumed so far.
@@ -317,6 +328,7 @@ impl<R: Read> Reader<R> {
         Ok(Some(Packet {
             number,
             offset: f.offset,
+            section: self.sections,
             interface_id: f.interface_id,
             interface,
             timestamp,
@@ -558,6 +570,7 @@ impl<R: Read> Reader<R> {
             }
             if h[..4] == SECTION_HEADER {
                 self.section_header(packet, start, [h[4], h[5], h[6], h[7]])?;
+                self.sections += 1;
                 continue;
             }
             let o = self.order;

@@ -13,12 +13,16 @@
 //!   produces those itself), packets cut short by the snapshot length,
 //!   packets on `lo` (the host's own traffic) or on interfaces the
 //!   topology lacks.
-//! - Time: the first replayed packet is at [`START`], as in `simulate`,
-//!   and the others follow at their capture-time distance from it, so
-//!   connection timeouts and rate limits run on capture time. A timestamp
-//!   earlier than the previous one is replayed at the previous time (and
-//!   counted); a packet without one (pcapng simple packet block) at the
-//!   previous time.
+//! - Order and time: packets are replayed in capture-time order, which
+//!   is not file order when several interfaces were captured at once
+//!   (see `reorder`). The first replayed packet is at [`START`], as in
+//!   `simulate`, and the others follow at their capture-time distance
+//!   from it, so connection timeouts and rate limits run on capture time.
+//!   A timestamp earlier than one already replayed is replayed at the
+//!   previous time (and counted); a packet without one (pcapng simple
+//!   packet block) takes the latest time read.
+//! - Checksums that the capturing host left to the device (offload) are
+//!   completed first, and counted ([`complete_offloaded_checksum`]).
 //! - Output: one pcapng interface block per interface of the topology
 //!   but `lo`, link type `LINKTYPE_IPV4` (228): Wireshark shows such
 //!   frames as plain IPv4, and libpcap (tcpdump) reads a file whose
@@ -29,8 +33,6 @@
 //!   Datagrams delivered to the host are counted, not written: what is
 //!   written is what left the host, as the kernel harness sees it.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
@@ -44,7 +46,10 @@ use palisade_engine::{DropSite, Engine, Fate, Ingress, Outputs, Time};
 use palisade_rules::model::{Hook, Rule, Ruleset, Target};
 
 use crate::scenario::{Scenario, Via};
+
+mod reorder;
 use crate::simulate::{arrival_times, START};
+use reorder::{Held, Reorder};
 
 /// A capture interface, as `--iface FROM=TO` names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,7 +253,7 @@ impl Summary {
             .partition(|(site, _)| is_reject(rs, site));
         for (title, list) in [("  dropped", &mut drops), ("  rejected", &mut rejects)] {
             line(&mut s, title, list.iter().map(|(_, n)| n).sum(), "");
-            list.sort_by(|a, b| b.1.cmp(&a.1));
+            list.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
             for (site, n) in list.iter() {
                 line(&mut s, "", *n, &describe(rs, site));
             }
@@ -341,15 +346,6 @@ pub const PROGRESS_EVERY: u64 = 4096;
 /// Buffers kept for reuse between inputs and outputs.
 const POOL: usize = 64;
 
-/// Packets are replayed in capture-time order, not file order: a capture
-/// of several interfaces (`dumpcap -i eth0 -i docker0`) writes each
-/// interface's packets in order but interleaves the interfaces in chunks.
-/// A packet is held until one captured this much later (1 s) has been
-/// read...
-const REORDER_WINDOW: u64 = 1_000_000_000;
-/// ...or this many packets are held.
-const REORDER_MAX: usize = 1 << 16;
-
 /// Replays every packet `reader` has through `engine`, writing what
 /// leaves to `out` (its interfaces are added here); `progress` is called
 /// with the bytes read and packets read every [`PROGRESS_EVERY`]
@@ -378,8 +374,7 @@ pub fn replay<R: Read, W: Write>(
         last_ts: None,
         now: START,
         comment: String::new(),
-        held: BinaryHeap::new(),
-        newest: 0,
+        held: Reorder::default(),
     };
     let result = r.run(reader, progress);
     if let (Some(w), Ok(())) = (r.out.as_mut(), &result) {
@@ -405,20 +400,8 @@ struct Replayer<'a, W: Write> {
     last_ts: Option<u64>,
     now: Time,
     comment: String,
-    /// Packets read, not yet replayed, earliest first.
-    held: BinaryHeap<Reverse<Held>>,
-    /// The latest capture time read.
-    newest: u64,
-}
-
-/// A packet waiting in the reorder window. Ordered by capture time, then
-/// by its place in the file.
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Held {
-    ts: u64,
-    number: u64,
-    dev: IfIndex,
-    bytes: Vec<u8>,
+    /// Packets read, not yet replayed.
+    held: Reorder,
 }
 
 impl<W: Write> Replayer<'_, W> {
@@ -450,7 +433,7 @@ impl<W: Write> Replayer<'_, W> {
         }
         let read = self.read(reader, progress);
         // What was read before the end, or the damage, is replayed.
-        while let Some(Reverse(h)) = self.held.pop() {
+        while let Some(h) = self.held.pop_any() {
             self.process(h)?;
         }
         read
@@ -505,23 +488,18 @@ impl<W: Write> Replayer<'_, W> {
                 self.summary.offloaded += 1;
             }
             // A packet without a time has the time of the one before.
-            let ts = p.timestamp.unwrap_or(self.newest);
-            self.newest = self.newest.max(ts);
-            self.held.push(Reverse(Held {
+            let ts = p.timestamp.unwrap_or(self.held.newest());
+            let stream = (p.section, p.interface_id);
+            let held = Held {
                 ts,
                 number,
                 dev,
                 bytes,
-            }));
-            while let Some(Reverse(h)) = self.held.peek() {
-                if h.ts.saturating_add(REORDER_WINDOW) > self.newest
-                    && self.held.len() <= REORDER_MAX
-                {
-                    break;
-                }
-                if let Some(Reverse(h)) = self.held.pop() {
-                    self.process(h)?;
-                }
+            };
+            let described = reader.interfaces().len() as u32;
+            self.held.push(stream, described, held);
+            while let Some(h) = self.held.pop_ready() {
+                self.process(h)?;
             }
         }
     }
