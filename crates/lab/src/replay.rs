@@ -489,15 +489,21 @@ impl<W: Write> Replayer<'_, W> {
             }
             // A packet without a time has the time of the one before.
             let ts = p.timestamp.unwrap_or(self.held.newest());
-            let stream = (p.section, p.interface_id);
+            let (section, interface) = (p.section, p.interface_id);
             let held = Held {
                 ts,
                 number,
                 dev,
                 bytes,
             };
+            if section != self.held.section() {
+                while let Some(h) = self.held.pop_any() {
+                    self.process(h)?;
+                }
+                self.held.start_section(section);
+            }
             let described = reader.interfaces().len() as u32;
-            self.held.push(stream, described, held);
+            self.held.push(interface, described, held);
             while let Some(h) = self.held.pop_ready() {
                 self.process(h)?;
             }

@@ -2,12 +2,13 @@
 //! interfaces (`dumpcap -i eth0 -i docker0`) holds each interface's
 //! packets in the order they were captured, but interleaves the
 //! interfaces in chunks, as its buffers filled: file order is not arrival
-//! order. Each interface the capture describes is a stream, merged here
-//! by capture time (ties in file order): the earliest held packet goes
-//! once every stream of the section has one waiting (nothing earlier can
-//! come), or once it is [`WINDOW`] older than the latest packet read (a
-//! stream is quiet), or when [`MAX_HELD`] packets wait. A capture of one
-//! interface is passed through as read.
+//! order. Each interface a pcapng section describes is a stream, merged
+//! here by capture time (ties in file order): the earliest held packet
+//! goes once every stream has one waiting (nothing earlier can come), or
+//! once it is [`WINDOW`] older than the section's latest packet (a stream
+//! is quiet), or when [`MAX_HELD`] packets wait. A capture of one
+//! interface passes through as read. Sections follow each other in file
+//! order: a new one starts when everything held has gone.
 
 use std::collections::VecDeque;
 
@@ -30,20 +31,15 @@ pub struct Held {
     pub bytes: Vec<u8>,
 }
 
-/// One capture interface's packets.
-#[derive(Debug)]
-struct Stream {
-    /// pcapng section and interface ID within it.
-    key: (u32, u32),
-    /// Ended: its section is over.
-    closed: bool,
-    queue: VecDeque<Held>,
-}
-
 #[derive(Debug, Default)]
 pub struct Reorder {
-    streams: Vec<Stream>,
+    /// The pcapng section whose packets are held.
+    section: u32,
+    /// One queue per interface of the section, by interface ID.
+    streams: Vec<VecDeque<Held>>,
     held: usize,
+    /// The latest capture time of the section.
+    section_newest: u64,
     /// The latest capture time read.
     newest: u64,
 }
@@ -54,45 +50,48 @@ impl Reorder {
         self.newest
     }
 
-    /// Adds a packet of `stream` (pcapng section and interface ID), in a
+    /// The section whose packets are held.
+    pub fn section(&self) -> u32 {
+        self.section
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.held == 0
+    }
+
+    /// Starts the streams of `section`; call it when nothing is held.
+    pub fn start_section(&mut self, section: u32) {
+        debug_assert!(self.is_empty());
+        self.section = section;
+        self.streams.clear();
+        self.section_newest = 0;
+    }
+
+    /// Adds a packet of the section's interface `interface`, in a
     /// section that describes `described` interfaces so far.
-    pub fn push(&mut self, stream: (u32, u32), described: u32, h: Held) {
+    pub fn push(&mut self, interface: u32, described: u32, h: Held) {
         self.newest = self.newest.max(h.ts);
-        let (section, _) = stream;
-        if !self.streams.iter().any(|s| s.key == stream) {
-            // A new section ends the streams of the ones before.
-            for s in &mut self.streams {
-                s.closed |= s.key.0 < section;
-            }
-            self.streams.retain(|s| !(s.closed && s.queue.is_empty()));
+        self.section_newest = self.section_newest.max(h.ts);
+        let want = described.max(interface + 1) as usize;
+        if self.streams.len() < want {
+            self.streams.resize_with(want, VecDeque::new);
         }
-        for id in 0..described.max(stream.1 + 1) {
-            if !self.streams.iter().any(|s| s.key == (section, id)) {
-                self.streams.push(Stream {
-                    key: (section, id),
-                    closed: false,
-                    queue: VecDeque::new(),
-                });
-            }
-        }
-        if let Some(s) = self.streams.iter_mut().find(|s| s.key == stream) {
-            s.queue.push_back(h);
-            self.held += 1;
-        }
+        self.streams[interface as usize].push_back(h);
+        self.held += 1;
     }
 
     /// The next packet to replay, if one may go now.
     pub fn pop_ready(&mut self) -> Option<Held> {
         let first = self.earliest()?;
-        let all_waiting = self.streams.iter().all(|s| s.closed || !s.queue.is_empty());
-        let ts = self.streams[first].queue.front()?.ts;
-        if all_waiting || ts.saturating_add(WINDOW) <= self.newest || self.held > MAX_HELD {
+        let all_waiting = self.streams.iter().all(|q| !q.is_empty());
+        let ts = self.streams[first].front()?.ts;
+        if all_waiting || ts.saturating_add(WINDOW) <= self.section_newest || self.held > MAX_HELD {
             return self.take(first);
         }
         None
     }
 
-    /// The next packet whatever may follow (at the end of the capture).
+    /// The next packet whatever may follow (at the end of a section).
     pub fn pop_any(&mut self) -> Option<Held> {
         let first = self.earliest()?;
         self.take(first)
@@ -104,13 +103,13 @@ impl Reorder {
         self.streams
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| s.queue.front().map(|h| ((h.ts, h.number), i)))
+            .filter_map(|(i, q)| q.front().map(|h| ((h.ts, h.number), i)))
             .min()
             .map(|(_, i)| i)
     }
 
     fn take(&mut self, i: usize) -> Option<Held> {
-        let h = self.streams[i].queue.pop_front()?;
+        let h = self.streams[i].pop_front()?;
         self.held -= 1;
         Some(h)
     }
@@ -138,10 +137,10 @@ mod tests {
     #[test]
     fn one_stream_passes_through() {
         let mut r = Reorder::default();
-        r.push((1, 0), 1, h(5, 1));
+        r.push(0, 1, h(5, 1));
         assert_eq!(drain_ready(&mut r), vec![1]);
         // A step back stays where it is (the replay counts it).
-        r.push((1, 0), 1, h(3, 2));
+        r.push(0, 1, h(3, 2));
         assert_eq!(drain_ready(&mut r), vec![2]);
     }
 
@@ -158,7 +157,7 @@ mod tests {
             (1, 25, 5),
             (0, 40, 6),
         ] {
-            r.push((1, iface), 2, h(ts, n));
+            r.push(iface, 2, h(ts, n));
             out.extend(drain_ready(&mut r));
         }
         out.extend(std::iter::from_fn(|| r.pop_any()).map(|h| h.number));
@@ -168,18 +167,26 @@ mod tests {
     #[test]
     fn a_quiet_stream_holds_the_others_one_window_at_most() {
         let mut r = Reorder::default();
-        r.push((1, 0), 2, h(0, 1));
+        r.push(0, 2, h(0, 1));
         // Stream 1 has sent nothing yet: 1 waits.
         assert_eq!(drain_ready(&mut r), vec![] as Vec<u64>);
-        r.push((1, 1), 2, h(1, 2));
+        r.push(1, 2, h(1, 2));
         assert_eq!(drain_ready(&mut r), vec![1]);
-        r.push((1, 1), 2, h(WINDOW, 3));
+        r.push(1, 2, h(WINDOW, 3));
         // Stream 0 is quiet: 2 waits until a window has passed.
         assert_eq!(drain_ready(&mut r), vec![] as Vec<u64>);
-        r.push((1, 1), 2, h(WINDOW + 1, 4));
+        r.push(1, 2, h(WINDOW + 1, 4));
         assert_eq!(drain_ready(&mut r), vec![2]);
-        // A new section ends the old streams.
-        r.push((2, 0), 1, h(WINDOW + 2, 5));
-        assert_eq!(drain_ready(&mut r), vec![3, 4, 5]);
+        assert_eq!(
+            std::iter::from_fn(|| r.pop_any())
+                .map(|h| h.number)
+                .collect::<Vec<_>>(),
+            vec![3, 4]
+        );
+        // A new section starts afresh, its times its own.
+        r.start_section(2);
+        r.push(0, 1, h(0, 5));
+        assert_eq!(drain_ready(&mut r), vec![5]);
+        assert_eq!(r.newest(), WINDOW + 1);
     }
 }
