@@ -45,9 +45,9 @@ use palisade_engine::wire::{checksum, transport};
 use palisade_engine::{DropSite, Engine, Fate, Ingress, Outputs, Time};
 use palisade_rules::model::{Hook, Rule, Ruleset, Target};
 
-use crate::scenario::{Scenario, Via};
-
 mod reorder;
+
+use crate::scenario::{Scenario, Via};
 use crate::simulate::{arrival_times, START};
 use reorder::{Held, Reorder};
 

@@ -220,13 +220,15 @@ pub fn run(args: &[String], state_file: Option<&Path>) -> u8 {
     match result {
         Ok(()) => 0,
         Err(e) => {
-            let mut msg = format!("{}: {e}", a.capture);
+            let mut msg = format!(
+                "{}: {e}\n  the {} packets before it were processed ({} replayed)",
+                a.capture, summary.read, summary.replayed
+            );
             if let Some(w) = writer.as_mut() {
                 // What was processed before the damage is kept.
                 match w.flush() {
                     Ok(()) => msg.push_str(&format!(
-                        "\n  the {} packets before it were replayed; their output is in {}",
-                        summary.read,
+                        "; what left the host is in {}",
                         a.output.as_deref().unwrap_or("-")
                     )),
                     Err(e2) => msg.push_str(&format!("; writing the output: {e2}")),

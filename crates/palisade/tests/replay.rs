@@ -312,7 +312,9 @@ fn a_damaged_capture_keeps_what_came_before() {
         "{err}"
     );
     assert!(
-        err.contains("the 3 packets before it were replayed"),
+        err.contains(
+            "the 3 packets before it were processed (3 replayed); what left the host is in"
+        ),
         "{err}"
     );
     assert!(
