@@ -49,6 +49,12 @@ pub struct Outputs {
     /// What LOG and NFLOG rules reported, in order (allocated only when
     /// one fires).
     pub log: Vec<LogRecord>,
+    /// What became of the last input itself.
+    pub fate: Fate,
+    /// How many of `packets` the host generated in answer (REJECT's
+    /// answers, ICMP errors, echo replies, resets) rather than being the
+    /// input itself or its fragments.
+    pub generated: usize,
 }
 
 impl Outputs {
@@ -56,7 +62,44 @@ impl Outputs {
         self.packets.clear();
         self.send_error = None;
         self.log.clear();
+        self.fate = Fate::default();
+        self.generated = 0;
     }
+}
+
+/// What became of an input datagram (not of the answers the host sent
+/// for it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Fate {
+    /// Discarded by the IP layer with no netfilter verdict: a malformed
+    /// header, a martian, no route, TTL expired, too big with DF set.
+    #[default]
+    Discarded,
+    /// Left by an interface (forwarded, or sent by a local process).
+    Sent,
+    /// Reached this host's stack: INPUT let it through.
+    Delivered,
+    /// Dropped by netfilter.
+    Dropped(DropSite),
+}
+
+/// Where netfilter dropped a datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DropSite {
+    /// A rule's target (REJECT included), or with `rule` `None` a built-in
+    /// chain's policy. `chain` is the chain's position in the loaded
+    /// table's `chains()`, `rule` the rule's in that chain.
+    Chain {
+        hook: Hook,
+        table: TableId,
+        chain: usize,
+        rule: Option<usize>,
+    },
+    /// Connection tracking refused it (`nf_conntrack_in`, `nf_confirm`).
+    Conntrack { hook: Hook },
+    /// NAT could not translate it, or could not route it after DNAT
+    /// (`nf_nat_ipv4_fn`, `nf_nat_ipv4_local_fn`).
+    Nat { hook: Hook },
 }
 
 /// Why a locally sent datagram was refused (the errno its sender sees).
@@ -133,6 +176,9 @@ pub struct Engine {
     /// The errno of an NF_DROP_ERR in OUTPUT (the nat hook's failed
     /// reroute), for the sender; a plain drop is EPERM.
     hook_errno: Option<SendError>,
+    /// How deep in sending answers of its own the host is: while above
+    /// zero, fates are not the input's ([`Outputs::fate`]).
+    answering: u32,
 }
 
 impl Engine {
@@ -149,6 +195,7 @@ impl Engine {
             env: Env::new(seed),
             loopback_budget: 0,
             hook_errno: None,
+            answering: 0,
         }
     }
 
@@ -211,6 +258,8 @@ impl Engine {
         self.refresh_program();
         self.ct.reap_dying();
         self.loopback_budget = MAX_LOOPBACK_PASSES;
+        self.answering = 0;
+        out.fate = Fate::default();
         match ingress {
             Ingress::Interface(dev) => {
                 let meta = PacketMeta {
@@ -582,7 +631,7 @@ impl Engine {
                     ..cmeta
                 };
                 let route = Some(InputRoute::Local { broadcast: true });
-                self.receive_routed(now, copy, again, route, out);
+                self.answer(out, |e, out| e.receive_routed(now, copy, again, route, out));
             }
         }
         sent
@@ -602,6 +651,12 @@ impl Engine {
             return Sent::Failed(SendError::Eperm);
         }
         if !self.confirm(now, &mut pkt, &meta) {
+            self.note(
+                out,
+                Fate::Dropped(DropSite::Conntrack {
+                    hook: Hook::Postrouting,
+                }),
+            );
             return Sent::Failed(SendError::Eperm);
         }
         let Some(dev) = meta.out_iface else {
@@ -643,9 +698,11 @@ impl Engine {
             }
             self.fragment(&pkt, mtu, dev, out);
             self.env.recycle(pkt);
+            self.note(out, Fate::Sent);
             return Sent::Ok;
         }
         out.packets.push((dev, pkt));
+        self.note(out, Fate::Sent);
         Sent::Ok
     }
 
@@ -708,8 +765,13 @@ impl Engine {
             return self.dropped(meta);
         }
         if !self.confirm(now, &mut pkt, &meta) {
+            self.note(
+                out,
+                Fate::Dropped(DropSite::Conntrack { hook: Hook::Input }),
+            );
             return;
         }
+        self.note(out, Fate::Delivered);
         self.stack(now, pkt, meta, out);
     }
 
@@ -828,7 +890,7 @@ impl Engine {
             ..meta
         };
         let held = std::mem::replace(&mut self.env.icmp_xmit_locked, true);
-        let sent = self.local_out(now, pkt, meta, out);
+        let sent = self.answer(out, |e, out| e.local_out(now, pkt, meta, out));
         self.env.icmp_xmit_locked = held;
         sent
     }
@@ -840,7 +902,31 @@ impl Engine {
             sock: Sock::Kernel,
             ..meta
         };
-        let _ = self.local_out(now, pkt, meta, out);
+        let _ = self.answer(out, |e, out| e.local_out(now, pkt, meta, out));
+    }
+
+    /// Sends an answer of the host's own: what it puts out counts as
+    /// generated, and what becomes of it is not the input's fate.
+    fn answer<T>(
+        &mut self,
+        out: &mut Outputs,
+        send: impl FnOnce(&mut Engine, &mut Outputs) -> T,
+    ) -> T {
+        let before = out.packets.len();
+        self.answering += 1;
+        let r = send(self, out);
+        self.answering -= 1;
+        if self.answering == 0 {
+            out.generated += out.packets.len().saturating_sub(before);
+        }
+        r
+    }
+
+    /// Records what became of the input (answers' fates are not noted).
+    fn note(&self, out: &mut Outputs, fate: Fate) {
+        if self.answering == 0 {
+            out.fate = fate;
+        }
     }
 
     /// A packet is gone: a connection it alone was creating goes too.
@@ -909,7 +995,10 @@ impl Engine {
                         let checksum_ok = || transport::l4_checksum_ok(pkt);
                         match self.ct.track_with(now, &s, l4, at_pre, helper, checksum_ok) {
                             TrackResult::Tracked(r) => meta.ct = r,
-                            TrackResult::Drop => return Verdict::Drop,
+                            TrackResult::Drop => {
+                                self.note(out, Fate::Dropped(DropSite::Conntrack { hook }));
+                                return Verdict::Drop;
+                            }
                         }
                         // init_conntrack: the expectation's expectfn.
                         if let CtRef::Conn(id, CtInfo::Related) = meta.ct {
@@ -956,7 +1045,17 @@ impl Engine {
             env: &mut self.env,
             hotdrop: false,
         };
-        let verdict = eval::run_table(table, hook, &mut cx).unwrap_or(Verdict::Accept);
+        let decided = eval::run_table(table, hook, &mut cx);
+        let verdict = decided.map_or(Verdict::Accept, |d| d.verdict);
+        if let Some(d) = decided.filter(|d| d.verdict == Verdict::Drop) {
+            let site = DropSite::Chain {
+                hook,
+                table: table.id,
+                chain: d.chain,
+                rule: d.rule,
+            };
+            self.note(out, Fate::Dropped(site));
+        }
         out.log.append(&mut self.env.log);
         self.flush_generated(now, out);
         verdict
@@ -969,7 +1068,9 @@ impl Engine {
             let batch: Vec<Generated> = std::mem::take(&mut self.env.generated);
             for g in batch {
                 let _ = match g.kind {
-                    GeneratedKind::Datagram => self.local_out(now, g.data, g.meta, out),
+                    GeneratedKind::Datagram => {
+                        self.answer(out, |e, out| e.local_out(now, g.data, g.meta, out))
+                    }
                     GeneratedKind::Icmp => self.send_icmp(now, g.data, g.meta, out),
                 };
             }
@@ -1016,6 +1117,7 @@ impl Engine {
             };
             if let Some(e) = err {
                 self.hook_errno = Some(e);
+                self.note(out, Fate::Dropped(DropSite::Nat { hook }));
                 return Verdict::Drop;
             }
         }
@@ -1043,6 +1145,7 @@ impl Engine {
             return if nat::icmp_reply_translation(&self.ct, id, info, m, pkt) {
                 Verdict::Accept
             } else {
+                self.note(out, Fate::Dropped(DropSite::Nat { hook }));
                 Verdict::Drop
             };
         }
@@ -1058,6 +1161,7 @@ impl Engine {
             }
         }
         if !nat::apply(&self.ct, id, info.dir(), m, pkt) {
+            self.note(out, Fate::Dropped(DropSite::Nat { hook }));
             return Verdict::Drop;
         }
         Verdict::Accept

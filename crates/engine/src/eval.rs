@@ -41,9 +41,19 @@ fn header_matches(h: &HeaderTest, s: &Summary, in_name: &str, out_name: &str) ->
     true
 }
 
+/// How a walk ended: the verdict, and where it was decided: the rule at
+/// index `rule` of chain `chain` (positions in the table), or, when
+/// `rule` is `None`, that base chain's policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decided {
+    pub verdict: Verdict,
+    pub chain: usize,
+    pub rule: Option<usize>,
+}
+
 /// Runs `hook`'s built-in chain of `table`; `None` when the table has no
 /// such chain.
-pub fn run_table(table: &TableProg, hook: Hook, cx: &mut HookCtx<'_>) -> Option<Verdict> {
+pub fn run_table(table: &TableProg, hook: Hook, cx: &mut HookCtx<'_>) -> Option<Decided> {
     let entry = table.entry[hook as usize]?;
     let mut stack: [(usize, usize); MAX_DEPTH + 1] = [(0, 0); MAX_DEPTH + 1];
     let mut depth = 0;
@@ -60,12 +70,19 @@ pub fn run_table(table: &TableProg, hook: Hook, cx: &mut HookCtx<'_>) -> Option<
             return Some(policy(table, chain, cx));
         };
         pos += 1;
+        let by_rule = move |verdict| {
+            Some(Decided {
+                verdict,
+                chain,
+                rule: Some(pos - 1),
+            })
+        };
         let hit = {
             let (in_name, out_name) = (cx.in_name(), cx.out_name());
             header_matches(&rule.header, &cx.summary, in_name, out_name)
         } && rule.matches.iter().all(|m| m.matches(cx));
         if cx.hotdrop {
-            return Some(Verdict::Drop);
+            return by_rule(Verdict::Drop);
         }
         if !hit {
             continue;
@@ -73,8 +90,8 @@ pub fn run_table(table: &TableProg, hook: Hook, cx: &mut HookCtx<'_>) -> Option<
         rule.counter.add(cx.summary.total_len);
         match &rule.target {
             TargetProg::None => {}
-            TargetProg::Accept => return Some(Verdict::Accept),
-            TargetProg::Drop => return Some(Verdict::Drop),
+            TargetProg::Accept => return by_rule(Verdict::Accept),
+            TargetProg::Drop => return by_rule(Verdict::Drop),
             TargetProg::Return => {
                 if depth > 0 {
                     depth -= 1;
@@ -85,7 +102,7 @@ pub fn run_table(table: &TableProg, hook: Hook, cx: &mut HookCtx<'_>) -> Option<
             }
             TargetProg::Jump(c) => {
                 if depth >= MAX_DEPTH {
-                    return Some(Verdict::Drop);
+                    return by_rule(Verdict::Drop);
                 }
                 stack[depth] = (chain, pos);
                 depth += 1;
@@ -96,19 +113,24 @@ pub fn run_table(table: &TableProg, hook: Hook, cx: &mut HookCtx<'_>) -> Option<
             }
             TargetProg::Ext(t) => match t.apply(cx) {
                 Verdict::Continue => {}
-                v => return Some(v),
+                v => return by_rule(v),
             },
         }
     }
 }
 
-fn policy(table: &TableProg, chain: usize, cx: &HookCtx<'_>) -> Verdict {
+fn policy(table: &TableProg, chain: usize, cx: &HookCtx<'_>) -> Decided {
     // A RETURN or fall-through reaches the base chain's policy.
     let base = table.entry[cx.hook as usize].unwrap_or(chain);
     let c = &table.chains[base];
     c.policy_counter.add(cx.summary.total_len);
-    match c.policy {
+    let verdict = match c.policy {
         Some(Policy::Drop) => Verdict::Drop,
         _ => Verdict::Accept,
+    };
+    Decided {
+        verdict,
+        chain: base,
+        rule: None,
     }
 }

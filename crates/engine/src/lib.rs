@@ -24,7 +24,7 @@ pub mod time;
 pub mod topology;
 pub mod wire;
 
-pub use engine::{Engine, Ingress, Outputs, SendError};
+pub use engine::{DropSite, Engine, Fate, Ingress, Outputs, SendError};
 pub use log::LogRecord;
 pub use program::{CompileError, Program};
 pub use time::Time;

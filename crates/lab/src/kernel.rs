@@ -66,6 +66,52 @@ pub fn run(sc: &Scenario) -> io::Result<Outcome> {
     // it failed.
 }
 
+/// A throughput run through the live kernel ([`packet_rate`]).
+#[derive(Debug, Clone)]
+pub struct RateRun {
+    /// How long the writes took.
+    pub elapsed: Duration,
+    /// `iptables-save -c` afterwards (which rules the packets hit).
+    pub save: String,
+}
+
+/// The kernel's packet rate for the host and rules of `sc` (its packets
+/// are not used): each of `packets` (a position in `sc.interfaces` and a
+/// datagram) is written into that interface's TUN device, in order, as
+/// fast as the writes return. A TUN write runs the receive path (hooks,
+/// routing, forwarding, transmission onto the way out) in the writing
+/// thread, so the time the writes take is the kernel's; what leaves is not
+/// read (a full TUN queue drops it). This is the method of
+/// `../shared/tools/kernel_pps.py`, on the scenario's own topology.
+pub fn packet_rate(sc: &Scenario, packets: &[(usize, Vec<u8>)]) -> io::Result<RateRun> {
+    if !sys::is_root() {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "the live-kernel harness must run as root",
+        ));
+    }
+    sc.check()?;
+    let netns = Netns::add()?;
+    let (mut tuns, _raw) = set_up(&netns, sc)?;
+    drain(&mut tuns, &sc.interfaces, SETTLE_QUIET)?;
+    let start = Instant::now();
+    for (i, (k, p)) in packets.iter().enumerate() {
+        let Some(tun) = tuns.get_mut(*k) else {
+            return Err(bad_input(format!("packet {i}: no interface {k}")));
+        };
+        tun.write(p).map_err(|e| {
+            context(
+                e,
+                &format!("packet {i}: writing to {}", sc.interfaces[*k].name),
+            )
+        })?;
+    }
+    let elapsed = start.elapsed();
+    let save = sh(&["iptables-save", "-c"], Some(&netns.0), None)?;
+    drop(tuns);
+    Ok(RateRun { elapsed, save })
+}
+
 /// A named network namespace (`ip netns add`), deleted when dropped.
 struct Netns(String);
 
@@ -113,14 +159,17 @@ fn open_devices(ns: &str, names: Vec<String>) -> io::Result<(Vec<File>, OwnedFd)
     }
 }
 
-fn run_in(netns: &Netns, sc: &Scenario) -> io::Result<Outcome> {
+/// The scenario's host in `netns`: sysctls, devices, addresses, routes,
+/// rules, an empty connection table. Returns the TUN devices (in
+/// scenario order) and the raw socket.
+fn set_up(netns: &Netns, sc: &Scenario) -> io::Result<(Vec<File>, OwnedFd)> {
     let ns = Some(netns.0.as_str());
     for (k, v) in BASE_SYSCTL {
         sh(&["sysctl", "-qw", &format!("{k}={v}")], ns, None)?;
     }
     sh(&["ip", "link", "set", "lo", "up"], ns, None)?;
     let names: Vec<String> = sc.interfaces.iter().map(|i| i.name.clone()).collect();
-    let (mut tuns, raw) = open_devices(&netns.0, names)?;
+    let (tuns, raw) = open_devices(&netns.0, names)?;
     for itf in &sc.interfaces {
         if let Some(addr) = itf.addr.as_deref().filter(|a| !a.is_empty()) {
             sh(&["ip", "addr", "add", addr, "dev", &itf.name], ns, None)?;
@@ -145,6 +194,12 @@ fn run_in(netns: &Netns, sc: &Scenario) -> io::Result<Outcome> {
         sh(&["sysctl", "-qw", &format!("{k}={v}")], ns, None)?;
     }
     sh_unchecked(&["conntrack", "-F"], ns)?;
+    Ok((tuns, raw))
+}
+
+fn run_in(netns: &Netns, sc: &Scenario) -> io::Result<Outcome> {
+    let ns = Some(netns.0.as_str());
+    let (mut tuns, raw) = set_up(netns, sc)?;
     drain(&mut tuns, &sc.interfaces, SETTLE_QUIET)?;
 
     let mut outcome = Outcome::default();

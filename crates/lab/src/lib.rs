@@ -10,6 +10,7 @@ pub mod kernel;
 pub mod kernel_log;
 pub mod pkt;
 pub mod random;
+pub mod replay;
 pub mod scenario;
 pub mod simulate;
 mod sys;

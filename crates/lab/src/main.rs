@@ -21,6 +21,8 @@ usage: palisade-lab kernel SCENARIO.json   run it through the live kernel (root)
                                            wants them compared, if given); exit 1 if any
        palisade-lab expand SCENARIO.json   print the scenario with every `pkt` as `hex`
        palisade-lab pkt 'SPEC'             print the packet SPEC describes, as hex
+       palisade-lab capture SCENARIO.json OUT.pcapng
+                                           write its packets as a capture (for palisade replay)
        palisade-lab random SEED COUNT DIR  write COUNT seeded random scenarios DIR/random-SEED-N.json
 SCENARIO.json may be `-` for standard input.";
 
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
             })
             .map_err(|e| e.to_string()),
         ["random", seed, count, dir] => random(seed, count, dir),
+        ["capture", file, out] => load_scenario(file).and_then(|sc| write_capture(&sc, out)),
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -71,6 +74,18 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn write_capture(sc: &Scenario, out: &str) -> Result<bool, String> {
+    let f = std::fs::File::create(out).map_err(|e| format!("{out}: {e}"))?;
+    let mut w = palisade_capture::PcapngWriter::new(std::io::BufWriter::new(f), "palisade-lab")
+        .map_err(|e| format!("{out}: {e}"))?;
+    let local =
+        palisade_lab::replay::scenario_capture(sc, &mut w).map_err(|e| format!("{out}: {e}"))?;
+    if local > 0 {
+        eprintln!("palisade-lab: {local} packets sent by a local process left out");
+    }
+    Ok(true)
 }
 
 fn load_scenario(file: &str) -> Result<Scenario, String> {

@@ -93,6 +93,53 @@ pub struct Interface {
     pub mtu: Option<u32>,
 }
 
+/// A host without packets or rules: its interfaces, routes and sysctl
+/// settings (`palisade replay --topology`), in the scenario's JSON form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Host {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    pub interfaces: Vec<Interface>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Sysctls::is_empty")]
+    pub sysctl: Sysctls,
+}
+
+impl Host {
+    pub fn from_json(text: &str) -> Result<Host, ScenarioError> {
+        serde_json::from_str(text).map_err(|e| ScenarioError(format!("topology: {e}")))
+    }
+
+    pub fn load(path: &Path) -> std::io::Result<Host> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        Host::from_json(&text).map_err(|e| ScenarioError(format!("{}: {e}", path.display())).into())
+    }
+
+    /// Refuses what a scenario of this host would refuse (interface
+    /// names).
+    pub fn check(&self) -> Result<(), ScenarioError> {
+        self.scenario("", Vec::new()).map(|_| ())
+    }
+
+    /// The scenario of this host with `rules` and `packets`, checked.
+    pub fn scenario(&self, rules: &str, packets: Vec<Packet>) -> Result<Scenario, ScenarioError> {
+        let sc = Scenario {
+            comment: None,
+            interfaces: self.interfaces.clone(),
+            routes: self.routes.clone(),
+            sysctl: self.sysctl.clone(),
+            rules: rules.to_string(),
+            packets,
+            random_nat: Vec::new(),
+        };
+        sc.check()?;
+        Ok(sc)
+    }
+}
+
 /// `sysctl` settings in the order given (a JSON object; values are
 /// strings or integers).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -436,6 +483,16 @@ impl Scenario {
             .iter()
             .map(|r| crate::compare::NatRange::parse(r))
             .collect()
+    }
+
+    /// The host this scenario runs on.
+    pub fn host(&self) -> Host {
+        Host {
+            comment: None,
+            interfaces: self.interfaces.clone(),
+            routes: self.routes.clone(),
+            sysctl: self.sysctl.clone(),
+        }
     }
 
     /// The same scenario with every packet given as hex, for tools that

@@ -6,14 +6,14 @@ use palisade_rules::model::Ruleset;
 use palisade_rules::restore::{restore, RestoreOptions};
 use palisade_rules::save::save;
 
-use crate::scenario::{LogEntry, Outcome, Output, Scenario, ScenarioError, SendError, Via};
+use crate::scenario::{Host, LogEntry, Outcome, Output, Scenario, ScenarioError, SendError, Via};
 
 /// The seed used when none is given.
 pub const DEFAULT_SEED: u64 = 0x7061_6c69_7361_6465;
 
 /// When the first packet arrives: far enough from zero that the kernel's
 /// "60 s in the past" starting points of rate state are representable.
-const START: Time = Time(3_600_000_000_000);
+pub const START: Time = Time(3_600_000_000_000);
 /// A packet without `at` follows the previous one this much later (the
 /// kernel harness waits until output has been quiet for 30 ms).
 const GAP: Time = Time(30_000_000);
@@ -24,8 +24,20 @@ fn err(msg: impl Into<String>) -> ScenarioError {
 
 /// Builds the host a scenario describes.
 pub fn build_engine(sc: &Scenario, seed: u64) -> Result<Engine, ScenarioError> {
+    let mut rs = Ruleset::default();
+    restore(&mut rs, &sc.rules, RestoreOptions::default()).map_err(|e| {
+        err(format!(
+            "rules: {}",
+            e.message("iptables-restore").trim_end()
+        ))
+    })?;
+    build_host(&sc.host(), &rs, seed)
+}
+
+/// Builds `host` with the ruleset `rs`.
+pub fn build_host(host: &Host, rs: &Ruleset, seed: u64) -> Result<Engine, ScenarioError> {
     let mut topo = Topology::new();
-    for itf in &sc.interfaces {
+    for itf in &host.interfaces {
         let idx = topo
             .add_interface(&itf.name, itf.addr.as_deref())
             .map_err(|e| err(format!("interface {}: {e}", itf.name)))?;
@@ -34,19 +46,12 @@ pub fn build_engine(sc: &Scenario, seed: u64) -> Result<Engine, ScenarioError> {
                 .map_err(|e| err(format!("interface {}: {e}", itf.name)))?;
         }
     }
-    for r in &sc.routes {
+    for r in &host.routes {
         topo.add_route(r).map_err(|e| err(e.to_string()))?;
     }
-    let mut rs = Ruleset::default();
-    restore(&mut rs, &sc.rules, RestoreOptions::default()).map_err(|e| {
-        err(format!(
-            "rules: {}",
-            e.message("iptables-restore").trim_end()
-        ))
-    })?;
     let mut engine = Engine::new(topo, seed);
-    engine.load(&rs).map_err(|e| err(format!("rules: {e}")))?;
-    for (name, value) in &sc.sysctl.0 {
+    engine.load(rs).map_err(|e| err(format!("rules: {e}")))?;
+    for (name, value) in &host.sysctl.0 {
         engine
             .conntrack_mut()
             .settings
@@ -54,6 +59,22 @@ pub fn build_engine(sc: &Scenario, seed: u64) -> Result<Engine, ScenarioError> {
             .map_err(err)?;
     }
     Ok(engine)
+}
+
+/// When each packet of `sc` arrives: at `START` plus its `at`, or
+/// [`GAP`] after the packet before it.
+pub fn arrival_times(sc: &Scenario) -> Vec<Time> {
+    let mut now = START;
+    let mut times = Vec::with_capacity(sc.packets.len());
+    for (i, p) in sc.packets.iter().enumerate() {
+        now = match p.at {
+            Some(at) => START + Time::from_secs_f64(at),
+            None if i == 0 => START,
+            None => now + GAP,
+        };
+        times.push(now);
+    }
+    times
 }
 
 /// Runs every packet of the scenario through a fresh engine.
@@ -64,12 +85,8 @@ pub fn simulate(sc: &Scenario, seed: u64) -> Result<Outcome, ScenarioError> {
     let mut log = Vec::new();
     let mut out = Outputs::default();
     let mut now = START;
-    for (i, p) in sc.packets.iter().enumerate() {
-        now = match p.at {
-            Some(at) => START + Time::from_secs_f64(at),
-            None if i == 0 => START,
-            None => now + GAP,
-        };
+    for ((i, p), at) in sc.packets.iter().enumerate().zip(arrival_times(sc)) {
+        now = at;
         let ingress = match &p.via {
             Via::Local => Ingress::Local,
             Via::In(name) => match engine.topology().index_of(name) {

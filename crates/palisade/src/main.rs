@@ -7,6 +7,7 @@
 //! library that would reinterpret their options.
 
 mod iptables;
+mod replay;
 mod simulate;
 mod state;
 
@@ -24,6 +25,9 @@ Commands:
   simulate [--seed N] FILE   run a packet scenario (JSON) through the engine
                              and print what leaves each interface, the
                              counters and the connection table
+  replay --topology HOST.json [--rules FILE] [-o OUT.pcapng] CAPTURE
+                             run a pcap/pcapng capture through the engine
+                             and write what leaves each interface
 
 The state file (iptables-save -c text) stands in for the kernel's tables;
 name it with --state FILE or the PALISADE_STATE environment variable.
@@ -90,6 +94,13 @@ fn main() -> ExitCode {
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect();
             return ExitCode::from(simulate::run(&words));
+        }
+        if sub == "replay" {
+            let words: Vec<String> = args[i + 1..]
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            return ExitCode::from(replay::run(&words, state.as_deref()));
         }
         match program_for(&sub) {
             Some(p) => (p, args.split_off(i + 1)),
