@@ -5,10 +5,12 @@
 //! random choice comes from the seed.
 
 pub mod conntrack;
+pub mod defrag;
 pub mod engine;
 pub mod env;
 mod eval;
 pub mod ext;
+pub mod fragment;
 mod hash;
 mod jhash;
 pub mod meta;

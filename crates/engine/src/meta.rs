@@ -2,6 +2,7 @@
 //! parts of `struct sk_buff` netfilter reads and writes).
 
 use crate::conntrack::CtRef;
+use crate::defrag::Reassembled;
 use crate::topology::IfIndex;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -16,6 +17,9 @@ pub struct PacketMeta {
     pub local_origin: bool,
     /// How routing classified it (`rt_flags`), once routed.
     pub route: RouteKind,
+    /// Put together from fragments by nf_defrag_ipv4 (`IPCB(skb)->
+    /// frag_max_size`, `skb->ignore_df`).
+    pub reasm: Option<Reassembled>,
 }
 
 /// The routing decision's flags that answers depend on.

@@ -42,11 +42,7 @@ pub fn build_engine(sc: &Scenario, seed: u64) -> Result<Engine, ScenarioError> {
     let mut engine = Engine::new(topo, seed);
     engine.load(&rs).map_err(|e| err(format!("rules: {e}")))?;
     for (name, value) in &sc.sysctl.0 {
-        engine
-            .conntrack_mut()
-            .settings
-            .set_sysctl(name, value)
-            .map_err(err)?;
+        engine.set_sysctl(name, value).map_err(err)?;
     }
     Ok(engine)
 }
