@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::hash::SipBuild;
 use crate::time::{Time, NANOS_PER_SEC};
 use crate::topology::IfIndex;
-use crate::wire::ipv4::{Ipv4Read, Ipv4Write};
+use crate::wire::ipv4::{Ipv4Read, Ipv4Write, PROTO_TCP};
 
 /// Who reassembles (`enum ip_defrag_users`, include/net/ip.h; zones are
 /// not modelled, so the conntrack users are those of zone 0).
@@ -282,6 +282,14 @@ impl Defrag {
         self.mem
     }
 
+    /// The most the queues can be charged: `inet_frag_find` refuses
+    /// fragments only once the high threshold is passed, so one more
+    /// queue and one more fragment (at most 65535 bytes) may go above it.
+    pub fn bound(&self) -> usize {
+        let high = usize::try_from(self.settings.high_thresh).unwrap_or(usize::MAX);
+        high.saturating_add(QUEUE_SIZE + truesize(65535))
+    }
+
     /// How many datagrams are waiting for fragments.
     pub fn queue_count(&self) -> usize {
         self.queues.len()
@@ -301,17 +309,38 @@ impl Defrag {
     }
 
     /// NAT rewrote the reassembled `pkt`: `skb_ensure_writable` pulled
-    /// its transport header into the head, as much of it as the
-    /// protocol's manip function writes (`tcp_manip_pkt`: the 20-byte
-    /// header when there is one, else 8; `sctp_manip_pkt`: 12 or 8; the
-    /// others 8).
+    /// as much of its transport header into the head as the protocol's
+    /// manip function writes (`tcp_manip_pkt`: the 20-byte header when
+    /// there is one, else 8; `sctp_manip_pkt`: 12 or 8; the others 8).
     pub fn nat_wrote(&mut self, r: &Reassembled, pkt: &[u8]) {
-        let l4 = pkt.len() - pkt.header_len().min(pkt.len());
+        let l4 = pkt.len().saturating_sub(pkt.header_len());
         let len = match pkt.protocol() {
-            6 if l4 >= 20 => 20,
+            PROTO_TCP if l4 >= 20 => 20,
             132 if l4 >= 12 => 12,
             _ => 8,
         };
+        self.pull(r, l4, len);
+    }
+
+    /// `ip_rcv_finish_core` on a datagram reassembled at PREROUTING:
+    /// TCP's early demux (`tcp_v4_early_demux`, on by default) pulls the
+    /// 20-byte TCP header into the head.
+    pub fn early_demux(&mut self, r: &Reassembled, pkt: &[u8]) {
+        if pkt.protocol() == PROTO_TCP {
+            let l4 = pkt.len().saturating_sub(pkt.header_len());
+            self.pull(r, l4, 20);
+        }
+    }
+
+    /// `pskb_may_pull(skb, ihl + len)` on a reassembled datagram with
+    /// `l4_len` bytes after its header: what lies beyond the first
+    /// fragment's data is pulled into the head out of the next fragments
+    /// (`__pskb_pull_tail`), and the frag_list no longer has the
+    /// fragments' geometry. A datagram too short is left as it is.
+    fn pull(&mut self, r: &Reassembled, l4_len: usize, len: usize) {
+        if len > l4_len {
+            return;
+        }
         if let Some(l) = self.layouts.get_mut(r.layout as usize) {
             if l.pieces.first().is_some_and(|p| usize::from(p.0) < len) {
                 l.pulled = true;
@@ -714,6 +743,153 @@ mod tests {
         assert_eq!(e.head.map(|h| h.len()), Some(28));
         assert_eq!(e.iif, Some(1));
         assert_eq!(d.mem(), 0);
+    }
+
+    /// What must hold between fragments: the charge is the sum of the
+    /// queues' (each at least what it holds), fragments are in order
+    /// without overlap, the runs cover exactly the fragments, `meat` is
+    /// the data held, every queue has a timer.
+    fn check_invariants(d: &Defrag) {
+        let mut sum = 0;
+        for (key, q) in &d.queues {
+            sum += q.mem;
+            let held: usize = q.frags.iter().map(|f| f.data.capacity() + 64).sum();
+            assert!(
+                held + q.head_header.capacity() <= q.mem,
+                "{key:?}: holds {held}, charged {}",
+                q.mem
+            );
+            assert!(q.frags.windows(2).all(|w| w[0].end() <= w[1].offset));
+            assert_eq!(q.meat, q.frags.iter().map(|f| f.data.len()).sum::<usize>());
+            assert!(q
+                .frags
+                .iter()
+                .all(|f| f.end() <= q.len.max(f.end()) && !f.data.is_empty()));
+            let mut runs = q.runs.iter();
+            let mut cur: Option<Run> = None;
+            for f in &q.frags {
+                match cur {
+                    Some(r) if f.offset < r.offset + r.len => {
+                        assert!(f.end() <= r.offset + r.len);
+                    }
+                    _ => {
+                        if let Some(r) = cur {
+                            assert!(f.offset >= r.offset + r.len);
+                        }
+                        let r = *runs.next().expect("a run for every fragment");
+                        assert_eq!(r.offset, f.offset);
+                        cur = Some(r);
+                    }
+                }
+            }
+            assert!(runs.next().is_none());
+            assert_eq!(d.timers.get(&q.timer), Some(key));
+        }
+        assert_eq!(sum, d.mem);
+        assert_eq!(d.timers.len(), d.queues.len());
+        assert!(d.mem <= d.bound());
+    }
+
+    mod streams {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A fragment: (datagram 0-3, offset in 8-byte units, data length,
+        /// MF, DF, ECN bits, user 0-2, seconds later).
+        type Spec = (u16, u16, usize, bool, bool, u8, u8, u8);
+
+        fn spec() -> impl Strategy<Value = Spec> {
+            (
+                0u16..4,
+                prop_oneof![0u16..8, 8000u16..8192],
+                prop_oneof![0usize..40, 1400usize..1500, 30000usize..33000],
+                any::<bool>(),
+                any::<bool>(),
+                0u8..4,
+                0u8..3,
+                prop_oneof![Just(0u8), 0u8..3],
+            )
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(500))]
+
+            /// Random fragment streams never panic, keep the queues
+            /// consistent, and stay within the memory bound, a small one
+            /// included.
+            #[test]
+            fn streams_keep_invariants(specs in prop::collection::vec(spec(), 1..60), high in prop_oneof![Just(4u64 << 20), 0u64..200_000], max_dist in 0u32..4) {
+                let mut d = Defrag::new(3);
+                d.settings.low_thresh = 0;
+                d.settings.high_thresh = high;
+                d.settings.max_dist = max_dist;
+                d.settings.time = 2;
+                let mut now = Time::from_secs(100);
+                for (id, off, len, mf, df, ecn, user, later) in specs {
+                    now = now + Time::from_secs(u64::from(later));
+                    d.begin_input();
+                    while d.next_expired(now).is_some() {}
+                    let mut p = frag(id, usize::from(off) * 8, len, mf, 7);
+                    p[1] = ecn;
+                    if df {
+                        p[6] |= 0x40;
+                    }
+                    p.fill_checksum();
+                    let user = [User::LocalDeliver, User::ConntrackIn, User::ConntrackOut][usize::from(user)];
+                    if let Gathered::Complete(b, r) = d.gather(now, &p, Some(1), user) {
+                        let l = d.layout(&r).expect("layout");
+                        let data: usize = l.pieces.iter().map(|p| usize::from(p.0)).sum();
+                        prop_assert!(b.len() <= 65535);
+                        prop_assert_eq!(b.len(), b.header_len() + data);
+                        prop_assert_eq!(usize::from(b.total_len()), b.len());
+                    }
+                    check_invariants(&d);
+                }
+                while d.next_expired(now + Time::from_secs(10)).is_some() {}
+                prop_assert_eq!(d.mem(), 0);
+                prop_assert!(d.peers.is_empty());
+            }
+
+            /// A datagram cut at random 8-byte boundaries, its pieces in
+            /// any order and some twice, comes out whole, byte for byte.
+            #[test]
+            fn any_order_reassembles(data in prop::collection::vec(any::<u8>(), 1..3000), cuts in prop::collection::vec(1usize..400, 0..12), order in prop::collection::vec(any::<u16>(), 24), twice in prop::collection::vec(any::<bool>(), 24)) {
+                let mut bounds: Vec<usize> = cuts.iter().map(|c| c * 8).filter(|&c| c < data.len()).collect();
+                bounds.push(0);
+                bounds.push(data.len());
+                bounds.sort_unstable();
+                bounds.dedup();
+                if bounds.len() < 3 {
+                    // One piece is not a fragment.
+                    return Ok(());
+                }
+                let mut pieces: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
+                let n = pieces.len();
+                for (i, t) in twice.iter().enumerate().take(n) {
+                    if *t {
+                        pieces.push(pieces[i]);
+                    }
+                }
+                let mut keyed: Vec<(u16, (usize, usize))> = pieces.into_iter().enumerate().map(|(i, p)| (order[i % order.len()].wrapping_add(i as u16), p)).collect();
+                keyed.sort_by_key(|k| k.0);
+                let mut d = Defrag::new(5);
+                let mut whole = None;
+                for (_, (a, b)) in keyed {
+                    let mut p = frag(9, a, b - a, b < data.len(), 0);
+                    p[20..].copy_from_slice(&data[a..b]);
+                    if let Gathered::Complete(bytes, _) = d.gather(Time::from_secs(1), &p, None, User::ConntrackIn) {
+                        if whole.is_none() {
+                            whole = Some(bytes);
+                        }
+                    }
+                    check_invariants(&d);
+                }
+                let whole = whole.expect("reassembled");
+                prop_assert_eq!(&whole[20..], &data[..]);
+                prop_assert_eq!(usize::from(whole.total_len()), 20 + data.len());
+                prop_assert_eq!(whole.frag_field(), 0);
+            }
+        }
     }
 
     #[test]

@@ -237,6 +237,10 @@ impl Engine {
             Gathered::Complete(whole, r) => {
                 let parts = std::mem::replace(pkt, whole);
                 self.env.recycle(parts);
+                if user == User::ConntrackIn {
+                    // What ip_rcv_finish will do to it after PREROUTING.
+                    self.defrag.early_demux(&r, pkt);
+                }
                 // nf_ct_ipv4_gather_frags: skb->ignore_df.
                 meta.reasm = Some(r);
                 true
