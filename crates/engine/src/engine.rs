@@ -314,6 +314,9 @@ impl Engine {
             }
             Ingress::Local => self.raw_send(now, pkt, out),
         }
+        // A queue the input made that times out at once (ipfrag_time 0)
+        // does so before anything else comes in.
+        self.expire_fragments(now, out);
     }
 
     /// A raw IP_HDRINCL send (`raw_sendmsg`, `raw_send_hdrinc`).
