@@ -240,9 +240,10 @@ pub struct Reassembled {
 pub struct Layout {
     /// Data length and IP header length of each fragment.
     pub pieces: Vec<(u16, u8)>,
-    /// Writing a transport header that went beyond the first fragment
-    /// pulled data from the next ones into the head (`__pskb_pull_tail`
-    /// from `skb_ensure_writable`), which breaks the geometry.
+    /// A transport header that went beyond the first fragment was pulled
+    /// into the head out of the next ones (`__pskb_pull_tail`, from TCP's
+    /// early demux or NAT's `skb_ensure_writable`): the fragments no
+    /// longer lie as they came.
     pub pulled: bool,
 }
 
@@ -497,8 +498,10 @@ impl Defrag {
     fn queue(&mut self, now: Time, key: Key, pkt: &[u8], dev: Option<IfIndex>) -> Step {
         let max_dist = self.settings.max_dist;
         // ip_frag_too_far: the source's fragment counter, advanced by
-        // every fragment of every queue it holds.
-        let too_far = match self.queues.get(&key).and_then(|q| q.rid) {
+        // every fragment of every queue it holds (none while
+        // ipfrag_max_dist is 0, or for a queue made then, without a peer).
+        let start = self.queues.get(&key).and_then(|q| q.rid);
+        let too_far = match start.filter(|_| max_dist != 0) {
             Some(start) => {
                 let end = self.peers.get_mut(&key.saddr).map_or(0, |p| {
                     p.0 = p.0.wrapping_add(1);
