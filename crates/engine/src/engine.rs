@@ -20,7 +20,9 @@ use crate::env::{Env, Generated, GeneratedKind};
 use crate::eval;
 use crate::ext::{HookCtx, Verdict};
 use crate::fragment;
-use crate::meta::{PacketMeta, RouteKind};
+use crate::helpers;
+use crate::log::LogRecord;
+use crate::meta::{PacketMeta, RouteKind, Sock};
 use crate::nat;
 use crate::program::{steps_at, CompileError, HookStep, Program};
 use crate::reply;
@@ -46,12 +48,16 @@ pub struct Outputs {
     pub packets: Vec<(IfIndex, Vec<u8>)>,
     /// What a local sender's `sendto` returned, when it failed.
     pub send_error: Option<SendError>,
+    /// What LOG and NFLOG rules reported, in order (allocated only when
+    /// one fires).
+    pub log: Vec<LogRecord>,
 }
 
 impl Outputs {
     pub fn clear(&mut self) {
         self.packets.clear();
         self.send_error = None;
+        self.log.clear();
     }
 }
 
@@ -108,11 +114,11 @@ enum Sent {
 /// processed (a guard against rulesets that bounce packets forever).
 const MAX_LOOPBACK_PASSES: usize = 8;
 
-/// Protocols this host's stack handles besides ICMP, TCP, UDP and IGMP,
-/// silently (PIM is registered by ipmr; UDP-Lite drops what it cannot
-/// parse). Others get protocol-unreachable.
+/// Protocols this host's stack handles besides ICMP, TCP, UDP, UDP-Lite
+/// and IGMP, silently (PIM is registered by ipmr). Others get
+/// protocol-unreachable.
 fn silently_handled(proto: u8) -> bool {
-    matches!(proto, 103 | 136)
+    matches!(proto, 103)
 }
 
 /// The sans-IO engine: one network namespace's netfilter and IPv4 path.
@@ -169,6 +175,7 @@ impl Engine {
     fn refresh_program(&mut self) {
         if self.slot.generation() != self.seen_generation {
             (self.seen_generation, self.program) = self.slot.load();
+            self.env.commit(self.program.source());
         }
     }
 
@@ -205,6 +212,11 @@ impl Engine {
     /// `conntrack -L -o extended` as of `now`.
     pub fn conntrack_listing(&self, now: Time) -> String {
         self.ct.list_extended(now)
+    }
+
+    /// `conntrack -L expect` as of `now`.
+    pub fn expect_listing(&self, now: Time) -> String {
+        self.ct.list_expectations(now)
     }
 
     fn conntrack_on(&self) -> bool {
@@ -356,6 +368,7 @@ impl Engine {
         pkt.fill_checksum();
         let meta = PacketMeta {
             local_origin: true,
+            sock: Sock::Process,
             ..PacketMeta::default()
         };
         if let Sent::Failed(e) = self.local_out(now, pkt, meta, out) {
@@ -655,9 +668,13 @@ impl Engine {
             Some(dev) if meta.route == RouteKind::Broadcast && dev != LOOPBACK => {
                 let mut copy = self.env.buffer();
                 copy.extend_from_slice(&pkt);
-                let mut cmeta = meta;
+                // __skb_clone: the clone has no socket.
+                let mut cmeta = PacketMeta {
+                    sock: Sock::None,
+                    ..meta
+                };
                 let v = self.run_hook(now, Hook::Postrouting, &mut copy, &mut cmeta, out);
-                if v == Verdict::Accept && self.confirm(now, &cmeta) {
+                if v == Verdict::Accept && self.confirm(now, &mut copy, &cmeta) {
                     Some((copy, cmeta, dev))
                 } else {
                     self.env.recycle(copy);
@@ -676,6 +693,7 @@ impl Engine {
                 let again = PacketMeta {
                     in_iface: Some(dev),
                     local_origin: true,
+                    sock: Sock::None,
                     ..cmeta
                 };
                 let route = Some(InputRoute::Local { broadcast: true });
@@ -698,7 +716,7 @@ impl Engine {
             self.dropped(meta);
             return Sent::Failed(SendError::Eperm);
         }
-        if !self.confirm(now, &meta) {
+        if !self.confirm(now, &mut pkt, &meta) {
             return Sent::Failed(SendError::Eperm);
         }
         let Some(dev) = meta.out_iface else {
@@ -715,9 +733,11 @@ impl Engine {
             let route = Some(InputRoute::Local {
                 broadcast: meta.route == RouteKind::Broadcast,
             });
+            // loopback_xmit: skb_orphan.
             let again = PacketMeta {
                 in_iface: Some(LOOPBACK),
                 local_origin: false,
+                sock: Sock::None,
                 ..meta
             };
             // loopback_xmit queues it (netif_rx): it is received after
@@ -772,7 +792,7 @@ impl Engine {
         if self.run_hook(now, Hook::Input, &mut pkt, &mut meta, out) != Verdict::Accept {
             return self.dropped(meta);
         }
-        if !self.confirm(now, &meta) {
+        if !self.confirm(now, &mut pkt, &meta) {
             return;
         }
         self.stack(now, pkt, meta, out);
@@ -840,6 +860,20 @@ impl Engine {
                 };
                 self.send_icmp_error(now, &pkt, &meta, 3, 3, 0, out);
             }
+            ipv4::PROTO_UDPLITE => {
+                // __udp4_lib_rcv for UDP-Lite: no trimming (the length
+                // field is the coverage); udplite_checksum_init and the
+                // checksum complete before the port unreachable, all
+                // failures silent.
+                if !transport::udplite_checksum_ok(&pkt) || broadcast {
+                    return;
+                }
+                let meta = PacketMeta {
+                    ct: CtRef::None,
+                    ..meta
+                };
+                self.send_icmp_error(now, &pkt, &meta, 3, 3, 0, out);
+            }
             PROTO_IGMP => {}
             p if silently_handled(p) => {}
             _ => self.send_icmp_error(now, &pkt, &meta, 3, 2, 0, out),
@@ -873,13 +907,24 @@ impl Engine {
     /// `__icmp_send`): `icmp_push_reply` runs the output hooks with
     /// `icmp_xmit_lock` held.
     fn send_icmp(&mut self, now: Time, pkt: Vec<u8>, meta: PacketMeta, out: &mut Outputs) -> Sent {
+        // The ICMP socket owns what it sends (ip_append_data).
+        let meta = PacketMeta {
+            sock: Sock::Kernel,
+            ..meta
+        };
         let held = std::mem::replace(&mut self.env.icmp_xmit_locked, true);
         let sent = self.local_out(now, pkt, meta, out);
         self.env.icmp_xmit_locked = held;
         sent
     }
 
+    /// Sends the stack's own TCP reset through the TCP control socket
+    /// (`ip_send_unicast_reply`).
     fn send_local(&mut self, now: Time, pkt: Vec<u8>, meta: PacketMeta, out: &mut Outputs) {
+        let meta = PacketMeta {
+            sock: Sock::Kernel,
+            ..meta
+        };
         let _ = self.local_out(now, pkt, meta, out);
     }
 
@@ -892,11 +937,26 @@ impl Engine {
         }
     }
 
-    /// `nf_confirm` at the end of INPUT and POSTROUTING.
-    fn confirm(&mut self, now: Time, meta: &PacketMeta) -> bool {
+    /// `nf_confirm` at the end of INPUT and POSTROUTING: the connection's
+    /// helper and sequence adjustment (`nf_ct_call_helper`), then
+    /// confirmation. `false`: the packet is dropped.
+    fn confirm(&mut self, now: Time, pkt: &mut Vec<u8>, meta: &PacketMeta) -> bool {
         let CtRef::Conn(id, info) = meta.ct else {
             return true;
         };
+        let loopback = meta.out_iface == Some(LOOPBACK) || meta.in_iface == Some(LOOPBACK);
+        if !helpers::call(
+            &mut self.ct,
+            &mut self.env.rng,
+            now,
+            id,
+            info,
+            pkt,
+            loopback,
+        ) {
+            self.dropped(*meta);
+            return false;
+        }
         // The connection's own first packet confirms it; RELATED_REPLY
         // answers (REJECT's resets) never do.
         if info.dir() != crate::conntrack::Dir::Original {
@@ -920,16 +980,25 @@ impl Engine {
             let table = match step {
                 HookStep::Table(t) => t,
                 HookStep::Conntrack => {
-                    if self.conntrack_on() && meta.ct == CtRef::None {
+                    // nf_conntrack_in: a template (-j CT) is taken off the
+                    // packet and used for the connection it starts.
+                    let template = match meta.ct {
+                        CtRef::None => Some(None),
+                        CtRef::Template(helper) => Some(helper),
+                        _ => None,
+                    };
+                    if let (true, Some(helper)) = (self.conntrack_on(), template) {
                         let s = Summary::read(pkt);
                         let l4 = &pkt[s.header_len..];
                         let at_pre = hook == Hook::Prerouting;
-                        match self
-                            .ct
-                            .track(now, &s, l4, at_pre, || transport::l4_checksum_ok(pkt))
-                        {
+                        let checksum_ok = || transport::l4_checksum_ok(pkt);
+                        match self.ct.track_with(now, &s, l4, at_pre, helper, checksum_ok) {
                             TrackResult::Tracked(r) => meta.ct = r,
                             TrackResult::Drop => return Verdict::Drop,
+                        }
+                        // init_conntrack: the expectation's expectfn.
+                        if let CtRef::Conn(id, CtInfo::Related) = meta.ct {
+                            helpers::follow_master(&mut self.ct, &mut self.env.rng, now, id);
                         }
                     }
                     continue;
@@ -964,7 +1033,7 @@ impl Engine {
             now,
             hook,
             table: table.id,
-            pkt: pkt.as_mut_slice(),
+            pkt,
             summary,
             meta,
             topo: &self.topo,
@@ -973,6 +1042,7 @@ impl Engine {
             hotdrop: false,
         };
         let verdict = eval::run_table(table, hook, &mut cx).unwrap_or(Verdict::Accept);
+        out.log.append(&mut self.env.log);
         self.flush_generated(now, out);
         verdict
     }
@@ -1281,6 +1351,34 @@ mod tests {
         -A FORWARD -p 253 -j REJECT --reject-with icmp-proto-unreachable\n\
         -A FORWARD -p icmp -j REJECT\n\
         -A OUTPUT -p udp -m udp --dport 2 -j REJECT\nCOMMIT\n";
+
+    fn load_raw(rules: &str) -> Result<Engine, CompileError> {
+        let mut topo = Topology::new();
+        topo.add_interface("eth0", Some("198.51.100.1/24")).unwrap();
+        let mut rs = Ruleset::default();
+        let text = format!("*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n{rules}COMMIT\n");
+        restore(&mut rs, &text, RestoreOptions::default()).unwrap();
+        let mut e = Engine::new(topo, 1);
+        e.load(&rs)?;
+        Ok(e)
+    }
+
+    /// xt_ct_tg_check: a template (helper or not) turns conntrack on,
+    /// --notrack does not and wins over any other option; helpers Linux
+    /// has and palisade lacks are refused, not ignored.
+    #[test]
+    fn ct_target_templates() {
+        let e = load_raw("-A PREROUTING -p tcp -m tcp --dport 21 -j CT --helper ftp\n").unwrap();
+        assert!(e.conntrack_on());
+        assert!(load_raw("-A PREROUTING -p udp -j CT --helper tftp\n")
+            .unwrap()
+            .conntrack_on());
+        assert!(load_raw("-A PREROUTING -j CT\n").unwrap().conntrack_on());
+        let e = load_raw("-A PREROUTING -p tcp -j CT --notrack --helper nosuch\n").unwrap();
+        assert!(!e.conntrack_on());
+        let err = load_raw("-A PREROUTING -p tcp -j CT --helper sip\n").unwrap_err();
+        assert!(err.0.contains("does not implement target"), "{err}");
+    }
 
     /// Random headers, options and payloads through every path (local
     /// delivery, forwarding, fragmenting, REJECT, local sends): no panic.

@@ -4,6 +4,7 @@
 //! interface comes out. No sockets, threads, clocks or global state; every
 //! random choice comes from the seed.
 
+pub mod conncount;
 pub mod conntrack;
 pub mod defrag;
 pub mod engine;
@@ -12,7 +13,9 @@ mod eval;
 pub mod ext;
 pub mod fragment;
 mod hash;
+mod helpers;
 mod jhash;
+pub mod log;
 pub mod meta;
 pub mod nat;
 pub mod peer;
@@ -24,6 +27,7 @@ pub mod topology;
 pub mod wire;
 
 pub use engine::{Engine, Ingress, Outputs, SendError};
+pub use log::LogRecord;
 pub use program::{CompileError, Program};
 pub use time::Time;
 pub use topology::Topology;

@@ -6,8 +6,9 @@
 //! The host: ip_forward=1, rp_filter=0, send_redirects=0, icmp_ratelimit=0
 //! (Linux still limits net-unreachable per source in ip_error()), IPv6
 //! off, no listening sockets; layer-3 TUN interfaces (no MAC, no ARP, MTU
-//! 1500). Local packets go out through a raw socket (uid 0, IP_HDRINCL),
-//! and the kernel fills in their total length, checksum and (when 0) ID.
+//! 1500 unless the scenario sets one). Local packets go out through a raw
+//! socket (uid 0, IP_HDRINCL), and the kernel fills in their total length,
+//! checksum and (when 0) ID.
 //! A packet without `at` goes in as soon as the previous one's output has
 //! been quiet for 30 ms (0.5 s at most).
 //!
@@ -124,6 +125,10 @@ fn run_in(netns: &Netns, sc: &Scenario) -> io::Result<Outcome> {
         if let Some(addr) = itf.addr.as_deref().filter(|a| !a.is_empty()) {
             sh(&["ip", "addr", "add", addr, "dev", &itf.name], ns, None)?;
         }
+        if let Some(mtu) = itf.mtu {
+            let mtu = mtu.to_string();
+            sh(&["ip", "link", "set", &itf.name, "mtu", &mtu], ns, None)?;
+        }
         sh(&["ip", "link", "set", &itf.name, "up"], ns, None)?;
         for k in ["rp_filter", "send_redirects"] {
             let setting = format!("net.ipv4.conf.{}.{k}=0", itf.name);
@@ -154,13 +159,14 @@ fn run_in(netns: &Netns, sc: &Scenario) -> io::Result<Outcome> {
                 std::thread::sleep(wait);
             }
         }
+        let bytes = p.bytes_after(&outcome.outputs)?;
         match &p.via {
             Via::Local => {
-                let dst = match p.bytes.get(16..20) {
+                let dst = match bytes.get(16..20) {
                     Some(&[a, b, c, d]) => Ipv4Addr::new(a, b, c, d),
                     _ => return Err(bad_input(format!("packet {i}: too short"))),
                 };
-                if let Err(e) = sys::send_to(raw.as_fd(), &p.bytes, dst) {
+                if let Err(e) = sys::send_to(raw.as_fd(), &bytes, dst) {
                     outcome.send_errors.push(SendError {
                         packet: i,
                         errno: sys::errno_name(&e),
@@ -173,10 +179,10 @@ fn run_in(netns: &Netns, sc: &Scenario) -> io::Result<Outcome> {
                     return Err(bad_input(format!("packet {i}: no interface {name:?}")));
                 };
                 // One write is one packet: a short write would be a bug.
-                match tun.write(&p.bytes) {
-                    Ok(n) if n == p.bytes.len() => {}
+                match tun.write(&bytes) {
+                    Ok(n) if n == bytes.len() => {}
                     Ok(n) => {
-                        let msg = format!("packet {i}: {name} took {n} of {} bytes", p.bytes.len());
+                        let msg = format!("packet {i}: {name} took {n} of {} bytes", bytes.len());
                         return Err(io::Error::other(msg));
                     }
                     Err(e) => return Err(context(e, &format!("packet {i}: writing to {name}"))),
@@ -189,6 +195,7 @@ fn run_in(netns: &Netns, sc: &Scenario) -> io::Result<Outcome> {
     }
     outcome.save = sh(&["iptables-save", "-c"], ns, None)?;
     outcome.conntrack = sh_unchecked(&["conntrack", "-L", "-o", "extended"], ns)?;
+    outcome.expect = sh_unchecked(&["conntrack", "-L", "expect"], ns)?;
     Ok(outcome)
 }
 

@@ -1,12 +1,12 @@
 //! Runs a scenario through palisade's engine, producing the same
 //! [`Outcome`] the live kernel gives (`palisade simulate`).
 
-use palisade_engine::{Engine, Ingress, Outputs, Time, Topology};
+use palisade_engine::{Engine, Ingress, LogRecord, Outputs, Time, Topology};
 use palisade_rules::model::Ruleset;
 use palisade_rules::restore::{restore, RestoreOptions};
 use palisade_rules::save::save;
 
-use crate::scenario::{Outcome, Output, Scenario, ScenarioError, SendError, Via};
+use crate::scenario::{LogEntry, Outcome, Output, Scenario, ScenarioError, SendError, Via};
 
 /// The seed used when none is given.
 pub const DEFAULT_SEED: u64 = 0x7061_6c69_7361_6465;
@@ -26,8 +26,13 @@ fn err(msg: impl Into<String>) -> ScenarioError {
 pub fn build_engine(sc: &Scenario, seed: u64) -> Result<Engine, ScenarioError> {
     let mut topo = Topology::new();
     for itf in &sc.interfaces {
-        topo.add_interface(&itf.name, itf.addr.as_deref())
+        let idx = topo
+            .add_interface(&itf.name, itf.addr.as_deref())
             .map_err(|e| err(format!("interface {}: {e}", itf.name)))?;
+        if let Some(mtu) = itf.mtu {
+            topo.set_mtu(idx, mtu as usize)
+                .map_err(|e| err(format!("interface {}: {e}", itf.name)))?;
+        }
     }
     for r in &sc.routes {
         topo.add_route(r).map_err(|e| err(e.to_string()))?;
@@ -52,6 +57,7 @@ pub fn simulate(sc: &Scenario, seed: u64) -> Result<Outcome, ScenarioError> {
     let mut engine = build_engine(sc, seed)?;
     let mut outputs = Vec::with_capacity(sc.packets.len());
     let mut send_errors = Vec::new();
+    let mut log = Vec::new();
     let mut out = Outputs::default();
     let mut now = START;
     for (i, p) in sc.packets.iter().enumerate() {
@@ -68,7 +74,23 @@ pub fn simulate(sc: &Scenario, seed: u64) -> Result<Outcome, ScenarioError> {
             },
         };
         out.clear();
-        engine.process(now, ingress, p.bytes.clone(), &mut out);
+        let bytes = p
+            .bytes_after(&outputs)
+            .map_err(|e| err(format!("packet {i}: {e}")))?;
+        engine.process(now, ingress, bytes, &mut out);
+        log.extend(out.log.drain(..).map(|r| match r {
+            LogRecord::Log { level, line } => LogEntry::Log {
+                packet: i,
+                level,
+                line,
+            },
+            LogRecord::Nflog { group, prefix, len } => LogEntry::Nflog {
+                packet: i,
+                group,
+                prefix,
+                len,
+            },
+        }));
         if let Some(e) = out.send_error {
             send_errors.push(SendError {
                 packet: i,
@@ -90,6 +112,8 @@ pub fn simulate(sc: &Scenario, seed: u64) -> Result<Outcome, ScenarioError> {
         outputs,
         save: save(&engine.ruleset(), None, true, None),
         conntrack: engine.conntrack_listing(end),
+        expect: engine.expect_listing(end),
         send_errors,
+        log,
     })
 }
