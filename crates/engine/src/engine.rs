@@ -15,9 +15,11 @@ use std::sync::Arc;
 use palisade_rules::model::{Hook, Ruleset, TableId};
 
 use crate::conntrack::{Conntrack, CtInfo, CtRef, TrackResult};
+use crate::defrag::{Defrag, Gathered, User};
 use crate::env::{Env, Generated, GeneratedKind};
 use crate::eval;
 use crate::ext::{HookCtx, Verdict};
+use crate::fragment;
 use crate::helpers;
 use crate::log::LogRecord;
 use crate::meta::{PacketMeta, RouteKind, Sock};
@@ -171,6 +173,8 @@ pub struct Engine {
     seen_generation: u64,
     program: Arc<Program>,
     ct: Conntrack,
+    /// The fragment queues (net->ipv4.fqdir).
+    defrag: Defrag,
     env: Env,
     loopback_budget: usize,
     /// The errno of an NF_DROP_ERR in OUTPUT (the nat hook's failed
@@ -192,6 +196,7 @@ impl Engine {
             seen_generation,
             program,
             ct: Conntrack::new(seed),
+            defrag: Defrag::new(seed),
             env: Env::new(seed),
             loopback_budget: 0,
             hook_errno: None,
@@ -233,6 +238,19 @@ impl Engine {
         &mut self.ct
     }
 
+    pub fn defrag(&self) -> &Defrag {
+        &self.defrag
+    }
+
+    /// Sets a per-namespace sysctl: `net.ipv4.ipfrag_*` or
+    /// `net.netfilter.nf_conntrack_*`.
+    pub fn set_sysctl(&mut self, name: &str, value: &str) -> Result<(), String> {
+        if name.starts_with("net.ipv4.ipfrag_") {
+            return self.defrag.settings.set_sysctl(name, value);
+        }
+        self.ct.settings.set_sysctl(name, value)
+    }
+
     /// The ruleset with its counters now.
     pub fn ruleset(&self) -> Ruleset {
         self.program.ruleset_with_counters()
@@ -252,6 +270,91 @@ impl Engine {
         self.program.needs_conntrack
     }
 
+    /// nf_defrag_ipv4 (`ipv4_conntrack_defrag`), at PREROUTING and OUTPUT
+    /// ahead of every table (NF_IP_PRI_CONNTRACK_DEFRAG, -400) while
+    /// conntrack is on: a fragment is queued, and the one that completes
+    /// its datagram goes on as the whole datagram. `false`: NF_STOLEN.
+    fn conntrack_defrag(
+        &mut self,
+        now: Time,
+        pkt: &mut Vec<u8>,
+        meta: &mut PacketMeta,
+        user: User,
+    ) -> bool {
+        if !self.conntrack_on() || !pkt.is_fragment() || meta.ct == CtRef::Untracked {
+            return true;
+        }
+        // ip_frag_queue takes the input device from skb->dev, which a
+        // locally sent skb does not have yet at OUTPUT.
+        let dev = if user == User::ConntrackIn {
+            meta.in_iface
+        } else {
+            None
+        };
+        match self.defrag.gather(now, pkt, dev, user) {
+            Gathered::Held => false,
+            Gathered::Complete(whole, r) => {
+                let parts = std::mem::replace(pkt, whole);
+                self.env.recycle(parts);
+                if user == User::ConntrackIn {
+                    // What ip_rcv_finish will do to it after PREROUTING.
+                    self.defrag.early_demux(&r, pkt);
+                }
+                // nf_ct_ipv4_gather_frags: skb->ignore_df.
+                meta.reasm = Some(r);
+                true
+            }
+        }
+    }
+
+    /// `ip_expire` for every fragment queue whose timer ran out by `now`:
+    /// the queue goes, and if its first fragment came, the sender hears
+    /// "fragment reassembly time exceeded", from an end host only: a
+    /// conntrack queue answers only for a datagram routed to this host
+    /// (frag_expire_skip_icmp), and one of OUTPUT has no input device to
+    /// route its head from.
+    fn expire_fragments(&mut self, now: Time, out: &mut Outputs) {
+        while let Some(e) = self.defrag.next_expired(now) {
+            let (Some(head), Some(dev)) = (e.head, e.iif) else {
+                continue;
+            };
+            // The head lost its route when queued: routed again.
+            let route = match self.route_input(&head, dev) {
+                InputRoute::Local { broadcast: false } => RouteKind::Local,
+                InputRoute::Local { broadcast: true } => RouteKind::Broadcast,
+                InputRoute::Forward { .. } => RouteKind::Unicast,
+                InputRoute::Martian | InputRoute::Unreachable(_) => continue,
+            };
+            if e.user != User::LocalDeliver && route != RouteKind::Local {
+                continue;
+            }
+            let meta = PacketMeta {
+                in_iface: Some(dev),
+                route,
+                ..PacketMeta::default()
+            };
+            // IPCB(head)->opt was compiled (and so is echoed) only for a
+            // fragment queued past PREROUTING.
+            let limit = if e.user == User::LocalDeliver {
+                usize::MAX
+            } else {
+                20
+            };
+            let answer = reply::icmp_error_echoing(
+                e.at,
+                &self.topo,
+                &mut self.env,
+                &head,
+                &meta,
+                (11, 1, 0),
+                limit,
+            );
+            if let Some(icmp) = answer {
+                self.send_icmp(e.at, icmp, PacketMeta::default(), out);
+            }
+        }
+    }
+
     /// Processes one datagram. `pkt` may be rewritten in place; whatever
     /// leaves the host is appended to `out`.
     pub fn process(&mut self, now: Time, ingress: Ingress, pkt: Vec<u8>, out: &mut Outputs) {
@@ -260,6 +363,8 @@ impl Engine {
         self.loopback_budget = MAX_LOOPBACK_PASSES;
         self.answering = 0;
         out.fate = Fate::default();
+        self.defrag.begin_input();
+        self.expire_fragments(now, out);
         match ingress {
             Ingress::Interface(dev) => {
                 let meta = PacketMeta {
@@ -270,6 +375,9 @@ impl Engine {
             }
             Ingress::Local => self.raw_send(now, pkt, out),
         }
+        // A queue the input made that times out at once (ipfrag_time 0)
+        // does so before anything else comes in.
+        self.expire_fragments(now, out);
     }
 
     /// A raw IP_HDRINCL send (`raw_sendmsg`, `raw_send_hdrinc`).
@@ -340,6 +448,9 @@ impl Engine {
         pkt.truncate(total);
         meta.out_iface = None;
         meta.route = RouteKind::None;
+        if !self.conntrack_defrag(now, &mut pkt, &mut meta, User::ConntrackIn) {
+            return self.env.recycle(pkt);
+        }
         let dst_before = pkt.dst();
         if self.run_hook(now, Hook::Prerouting, &mut pkt, &mut meta, out) != Verdict::Accept {
             return self.dropped(meta);
@@ -493,7 +604,7 @@ impl Engine {
             return self.dropped(meta);
         }
         let mtu = self.topo.interface(dev).mtu;
-        if pkt.len() > mtu && pkt.dont_fragment() {
+        if fragment::exceeds_mtu(&pkt, mtu, meta.reasm.as_ref()) {
             self.send_icmp_error(now, &pkt, &meta, 3, 4, mtu as u32, out);
             return self.dropped(meta);
         }
@@ -557,6 +668,10 @@ impl Engine {
             }
         };
         meta.out_iface = Some(dev);
+        if !self.conntrack_defrag(now, &mut pkt, &mut meta, User::ConntrackOut) {
+            // NF_STOLEN: the sender's call succeeds.
+            return Sent::Ok;
+        }
         let before = (pkt.src(), pkt.dst(), meta.mark);
         self.hook_errno = None;
         if self.run_hook(now, Hook::Output, &mut pkt, &mut meta, out) != Verdict::Accept {
@@ -688,15 +803,19 @@ impl Engine {
             return Sent::Ok;
         }
         let mtu = self.topo.interface(dev).mtu;
-        if pkt.len() > mtu {
-            if pkt.dont_fragment() {
+        // __ip_finish_output: fragmented when too long, and always when
+        // reassembled here (frag_max_size).
+        if pkt.len() > mtu || meta.reasm.is_some() {
+            if fragment::df_forbids(&pkt, mtu, meta.reasm.as_ref()) {
                 // ip_fragment: DF forbids it; fragmentation needed back to
                 // the sender.
                 self.send_icmp_error(now, &pkt, &meta, 3, 4, mtu as u32, out);
                 self.dropped(meta);
                 return Sent::Ok;
             }
-            self.fragment(&pkt, mtu, dev, out);
+            let reasm = meta.reasm.as_ref();
+            let layout = reasm.and_then(|r| self.defrag.layout(r).map(|l| (r, l)));
+            fragment::fragment(&mut self.env, &pkt, mtu, layout, dev, out);
             self.env.recycle(pkt);
             self.note(out, Fate::Sent);
             return Sent::Ok;
@@ -704,53 +823,6 @@ impl Engine {
         out.packets.push((dev, pkt));
         self.note(out, Fate::Sent);
         Sent::Ok
-    }
-
-    /// `ip_do_fragment`'s slow path: pieces of at most `mtu` bytes, each
-    /// with the header (non-copied options turned into NOPs after the
-    /// first: `ip_options_fragment`), data in multiples of 8 but the last,
-    /// MF on all but the last (unless the packet was a non-final fragment
-    /// already), DF cleared.
-    fn fragment(&mut self, pkt: &[u8], mtu: usize, dev: IfIndex, out: &mut Outputs) {
-        let hlen = pkt.header_len();
-        let Some(room) = mtu.checked_sub(hlen).filter(|r| *r >= 8) else {
-            return;
-        };
-        let mut later_header = [0u8; 60];
-        later_header[..hlen].copy_from_slice(&pkt[..hlen]);
-        // ip_frag_next fixes the options once, when cutting the first
-        // fragment of a whole datagram; a later fragment keeps them.
-        if pkt.frag_offset() == 0 {
-            fragment_options(&mut later_header[20..hlen]);
-        }
-        let not_last = pkt.more_fragments();
-        let mut offset = pkt.frag_offset();
-        let mut ptr = hlen;
-        let mut left = pkt.len() - hlen;
-        while left > 0 {
-            let mut len = left.min(room);
-            if len < left {
-                len &= !7;
-            }
-            let mut f = self.env.buffer();
-            if ptr == hlen {
-                f.extend_from_slice(&pkt[..hlen]);
-            } else {
-                f.extend_from_slice(&later_header[..hlen]);
-            }
-            f.extend_from_slice(&pkt[ptr..ptr + len]);
-            left -= len;
-            ptr += len;
-            let mut field = (offset >> 3) as u16 & 0x1fff;
-            if left > 0 || not_last {
-                field |= 0x2000;
-            }
-            offset += len;
-            f[2..4].copy_from_slice(&((hlen + len) as u16).to_be_bytes());
-            f[6..8].copy_from_slice(&field.to_be_bytes());
-            f.fill_checksum();
-            out.packets.push((dev, f));
-        }
     }
 
     /// INPUT, confirmation, then the host's stack.
@@ -761,6 +833,19 @@ impl Engine {
         mut meta: PacketMeta,
         out: &mut Outputs,
     ) {
+        // ip_local_deliver: fragments are put together before INPUT.
+        if pkt.is_fragment() {
+            match self
+                .defrag
+                .gather(now, &pkt, meta.in_iface, User::LocalDeliver)
+            {
+                Gathered::Held => return self.env.recycle(pkt),
+                Gathered::Complete(whole, _) => {
+                    let parts = std::mem::replace(&mut pkt, whole);
+                    self.env.recycle(parts);
+                }
+            }
+        }
         if self.run_hook(now, Hook::Input, &mut pkt, &mut meta, out) != Verdict::Accept {
             return self.dropped(meta);
         }
@@ -1164,6 +1249,13 @@ impl Engine {
             self.note(out, Fate::Dropped(DropSite::Nat { hook }));
             return Verdict::Drop;
         }
+        // The transport header NAT wrote had to be in the head of a
+        // reassembled datagram (skb_ensure_writable).
+        if let Some(r) = meta.reasm {
+            if nat::rewrites(&self.ct, id, info.dir(), m) {
+                self.defrag.nat_wrote(&r, pkt);
+            }
+        }
         Verdict::Accept
     }
 }
@@ -1337,28 +1429,6 @@ fn compile_options(
         i += optlen;
     }
     Ok(o)
-}
-
-/// `ip_options_fragment`: the options of the fragments after the first,
-/// where each option whose copied bit is clear becomes NOPs.
-fn fragment_options(opts: &mut [u8]) {
-    let mut i = 0;
-    while i < opts.len() {
-        match opts[i] {
-            0 => return,
-            1 => i += 1,
-            kind => {
-                let len = usize::from(opts.get(i + 1).copied().unwrap_or(0));
-                if len < 2 || len > opts.len() - i {
-                    return;
-                }
-                if kind & 0x80 == 0 {
-                    opts[i..i + len].fill(1);
-                }
-                i += len;
-            }
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,10 +6,12 @@
 
 pub mod conncount;
 pub mod conntrack;
+pub mod defrag;
 pub mod engine;
 pub mod env;
 mod eval;
 pub mod ext;
+pub mod fragment;
 mod hash;
 mod helpers;
 mod jhash;

@@ -2,6 +2,7 @@
 //! parts of `struct sk_buff` netfilter reads and writes).
 
 use crate::conntrack::CtRef;
+use crate::defrag::Reassembled;
 use crate::topology::IfIndex;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -18,6 +19,9 @@ pub struct PacketMeta {
     pub route: RouteKind,
     /// `skb->sk`: the socket a packet this host sends belongs to.
     pub sock: Sock,
+    /// Put together from fragments by nf_defrag_ipv4 (`IPCB(skb)->
+    /// frag_max_size`, `skb->ignore_df`).
+    pub reasm: Option<Reassembled>,
 }
 
 /// The socket behind `skb->sk` (xt_owner and LOG's `--log-uid` read it).

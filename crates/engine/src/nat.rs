@@ -444,6 +444,13 @@ pub fn apply(ct: &Conntrack, id: ConnId, dir: Dir, m: Manip, pkt: &mut [u8]) -> 
     manip_pkt(pkt, 0, &target, m)
 }
 
+/// Whether `apply` rewrites packets of `dir` at `m` (`nf_nat_packet`'s
+/// status bit test), whatever the values.
+pub fn rewrites(ct: &Conntrack, id: ConnId, dir: Dir, m: Manip) -> bool {
+    ct.get(id)
+        .is_some_and(|c| c.status & nat_bit_for(m, dir) != 0)
+}
+
 /// `nf_nat_icmp_reply_translation`: an ICMP error RELATED to a NATed
 /// connection gets its quoted packet and its outer header rewritten.
 pub fn icmp_reply_translation(

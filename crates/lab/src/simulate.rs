@@ -52,11 +52,7 @@ pub fn build_host(host: &Host, rs: &Ruleset, seed: u64) -> Result<Engine, Scenar
     let mut engine = Engine::new(topo, seed);
     engine.load(rs).map_err(|e| err(format!("rules: {e}")))?;
     for (name, value) in &host.sysctl.0 {
-        engine
-            .conntrack_mut()
-            .settings
-            .set_sysctl(name, value)
-            .map_err(err)?;
+        engine.set_sysctl(name, value).map_err(err)?;
     }
     Ok(engine)
 }

@@ -14,12 +14,7 @@ use palisade_lab::simulate::{simulate, DEFAULT_SEED};
 /// Scenarios the engine does not reproduce yet, each with the reason.
 /// Listed, not hidden: the suite prints them, and an entry that starts
 /// to agree fails the test so it gets removed.
-const KNOWN_DIFFERENCES: &[(&str, &str)] = &[(
-    "conntrack/fragments_with_conntrack.json",
-    "nf_defrag_ipv4 is not modelled: with conntrack on, Linux reassembles \
-         fragments before PREROUTING (holding lone ones) and refragments on \
-         output; the engine tracks and forwards each fragment as it comes",
-)];
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
 
 #[test]
 fn engine_agrees_with_linux() {
