@@ -2,10 +2,11 @@
 //! (sent, delivered, dropped where, or discarded by the IP layer) and how
 //! many of the packets out are the host's own answers.
 
+mod common;
+
 use palisade_engine::wire::{ipv4, transport};
-use palisade_engine::{DropSite, Engine, Fate, Ingress, Outputs, SendError, Time, Topology};
-use palisade_rules::model::{Hook, Ruleset, TableId};
-use palisade_rules::restore::{restore, RestoreOptions};
+use palisade_engine::{DropSite, Fate, Ingress, Outputs, SendError, Time};
+use palisade_rules::model::{Hook, TableId};
 
 const RULES: &str = "*filter
 :INPUT ACCEPT [0:0]
@@ -37,13 +38,9 @@ fn tcp(src: u32, dst: u32, dport: u16, ttl: u8) -> Vec<u8> {
 
 #[test]
 fn each_input_says_what_became_of_it() {
-    let mut topo = Topology::new();
-    let eth0 = topo.add_interface("eth0", Some("198.51.100.1/24")).unwrap();
-    topo.add_interface("eth1", Some("10.0.0.1/24")).unwrap();
-    let mut rs = Ruleset::default();
-    restore(&mut rs, RULES, RestoreOptions::default()).unwrap();
-    let mut e = Engine::new(topo, 1);
-    e.load(&rs).unwrap();
+    let (mut e, ifs) = common::host(common::ETH0_ETH1, &[], RULES, 1);
+    let eth0 = ifs[0];
+    let rs = common::ruleset(RULES);
     // Chain positions in the filter table as loaded.
     let filter = rs.table(TableId::Filter).unwrap();
     let pos = |name: &str| filter.chains().position(|c| c.name == name).unwrap();

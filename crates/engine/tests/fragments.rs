@@ -2,10 +2,10 @@
 //! reassembly queues stay within `ipfrag_high_thresh` (plus one
 //! fragment), and whatever leaves is a sound datagram that fits its MTU.
 
+mod common;
+
 use palisade_engine::wire::ipv4::{self, Ipv4Write};
-use palisade_engine::{Engine, Ingress, Outputs, Time, Topology};
-use palisade_rules::model::Ruleset;
-use palisade_rules::restore::{restore, RestoreOptions};
+use palisade_engine::{Engine, Ingress, Outputs, Time};
 use proptest::prelude::*;
 
 const CONNTRACK_RULES: &str = "*nat
@@ -44,20 +44,12 @@ const ADDRS: [u32; 5] = [
 ];
 
 fn engine(conntrack: bool, high_thresh: u64) -> Engine {
-    let mut topo = Topology::new();
-    topo.add_interface("eth0", Some("198.51.100.1/24"))
-        .expect("eth0");
-    topo.add_interface("eth1", Some("10.0.0.1/24"))
-        .expect("eth1");
-    let mut rs = Ruleset::default();
     let rules = if conntrack {
         CONNTRACK_RULES
     } else {
         PLAIN_RULES
     };
-    restore(&mut rs, rules, RestoreOptions::default()).expect("rules");
-    let mut e = Engine::new(topo, 11);
-    e.load(&rs).expect("compile");
+    let (mut e, _) = common::host(common::ETH0_ETH1, &[], rules, 11);
     e.set_sysctl("net.ipv4.ipfrag_low_thresh", "0")
         .expect("low");
     e.set_sysctl("net.ipv4.ipfrag_high_thresh", &high_thresh.to_string())

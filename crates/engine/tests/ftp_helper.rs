@@ -4,11 +4,11 @@
 //! exactly what it received, and the router keeps passing their
 //! segments).
 
+mod common;
+
 use palisade_engine::wire::ipv4::{self, Ipv4Read};
 use palisade_engine::wire::transport;
-use palisade_engine::{Engine, Ingress, Outputs, Time, Topology};
-use palisade_rules::model::Ruleset;
-use palisade_rules::restore::{restore, RestoreOptions};
+use palisade_engine::{Engine, Ingress, Outputs, Time};
 use proptest::prelude::*;
 
 const RULES: &str = "*raw
@@ -37,16 +37,7 @@ const SERVER: u32 = 0xc633_6402;
 const ROUTER: u32 = 0xc633_6401;
 
 fn engine() -> Engine {
-    let mut topo = Topology::new();
-    topo.add_interface("eth0", Some("198.51.100.1/24"))
-        .expect("eth0");
-    topo.add_interface("eth1", Some("10.0.0.1/24"))
-        .expect("eth1");
-    let mut rs = Ruleset::default();
-    restore(&mut rs, RULES, RestoreOptions::default()).expect("rules");
-    let mut e = Engine::new(topo, 3);
-    e.load(&rs).expect("compile");
-    e
+    common::host(common::ETH0_ETH1, &[], RULES, 3).0
 }
 
 /// A TCP segment with right checksums.

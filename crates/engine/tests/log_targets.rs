@@ -3,10 +3,10 @@
 //! uid/gid for packets of the local raw socket only, and NFLOG's group,
 //! prefix and length. Line formats themselves are tested in `log.rs`.
 
+mod common;
+
 use palisade_engine::wire::ipv4::Ipv4Write;
-use palisade_engine::{Engine, Ingress, LogRecord, Outputs, Time, Topology};
-use palisade_rules::model::Ruleset;
-use palisade_rules::restore::{restore, RestoreOptions};
+use palisade_engine::{Engine, Ingress, LogRecord, Outputs, Time};
 
 const RULES: &str = "*mangle
 :PREROUTING ACCEPT [0:0]
@@ -30,14 +30,8 @@ COMMIT
 ";
 
 fn engine() -> Engine {
-    let mut topo = Topology::new();
-    topo.add_interface("eth0", Some("198.51.100.1/24")).unwrap();
-    topo.add_interface("eth1", Some("172.17.0.1/16")).unwrap();
-    let mut rs = Ruleset::default();
-    restore(&mut rs, RULES, RestoreOptions::default()).unwrap();
-    let mut e = Engine::new(topo, 1);
-    e.load(&rs).unwrap();
-    e
+    let docker = [("eth0", "198.51.100.1/24"), ("eth1", "172.17.0.1/16")];
+    common::host(&docker, &[], RULES, 1).0
 }
 
 fn udp(src: [u8; 4], dst: [u8; 4]) -> Vec<u8> {

@@ -4,52 +4,13 @@
 //! `-m sctp`, the CRC32c recomputed), are processed with the heap
 //! untouched (counted by a wrapping allocator).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
+#[path = "common/alloc_count.rs"]
+mod alloc_count;
+mod common;
 
 use palisade_engine::wire::ipv4;
 use palisade_engine::wire::transport;
-use palisade_engine::{Engine, Ingress, Outputs, Time, Topology};
-use palisade_rules::model::Ruleset;
-use palisade_rules::restore::{restore, RestoreOptions};
-
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    /// Set on the thread whose allocations are counted: the test
-    /// harness's own threads allocate now and then (4 times in some runs
-    /// of 2000 packets), which is not the engine's doing.
-    static COUNTED: Cell<bool> = const { Cell::new(false) };
-}
-
-fn count() {
-    if COUNTED.try_with(Cell::get).unwrap_or(false) {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+use palisade_engine::{Ingress, Outputs, Time};
 
 const RULES: &str = "*nat
 :PREROUTING ACCEPT [0:0]
@@ -101,25 +62,13 @@ fn tcp(
 
 #[test]
 fn forwarding_does_not_allocate() {
-    COUNTED.with(|c| c.set(true));
     established_tcp_through_docker_nat();
     established_sctp_through_dnat();
 }
 
 fn established_tcp_through_docker_nat() {
-    let mut topo = Topology::new();
-    let eth0 = topo
-        .add_interface("eth0", Some("198.51.100.1/24"))
-        .expect("eth0");
-    let docker0 = topo
-        .add_interface("docker0", Some("172.17.0.1/16"))
-        .expect("docker0");
-    topo.add_route("default via 198.51.100.254 dev eth0")
-        .expect("route");
-    let mut rs = Ruleset::default();
-    restore(&mut rs, RULES, RestoreOptions::default()).expect("rules");
-    let mut e = Engine::new(topo, 1);
-    e.load(&rs).expect("compile");
+    let (mut e, ifs) = common::host(common::ETH0_DOCKER0, common::DEFAULT_ROUTE, RULES, 1);
+    let (eth0, docker0) = (ifs[0], ifs[1]);
 
     let (client, router, container) = (0xcb00_7107, 0xc633_6401, 0xac11_0002);
     let mut out = Outputs::default();
@@ -144,7 +93,7 @@ fn established_tcp_through_docker_nat() {
         now = now + Time::from_millis(1);
     }
     // Established traffic both ways, the buffers passed around.
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = alloc_count::allocations();
     let (seq_c, seq_s) = (1001u32, 7001u32);
     for i in 0..2000 {
         let from_client = i % 2 == 0;
@@ -165,7 +114,7 @@ fn established_tcp_through_docker_nat() {
         buf = out.packets.pop().map(|(_, b)| b).unwrap_or_default();
         now = now + Time::from_millis(1);
     }
-    let allocated = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let allocated = alloc_count::allocations() - before;
     assert_eq!(
         allocated, 0,
         "the forwarding path allocated {allocated} times for 2000 packets"
@@ -226,19 +175,8 @@ fn init_value(tag: u32) -> [u8; 16] {
 }
 
 fn established_sctp_through_dnat() {
-    let mut topo = Topology::new();
-    let eth0 = topo
-        .add_interface("eth0", Some("198.51.100.1/24"))
-        .expect("eth0");
-    let docker0 = topo
-        .add_interface("docker0", Some("172.17.0.1/16"))
-        .expect("docker0");
-    topo.add_route("default via 198.51.100.254 dev eth0")
-        .expect("route");
-    let mut rs = Ruleset::default();
-    restore(&mut rs, SCTP_RULES, RestoreOptions::default()).expect("rules");
-    let mut e = Engine::new(topo, 1);
-    e.load(&rs).expect("compile");
+    let (mut e, ifs) = common::host(common::ETH0_DOCKER0, common::DEFAULT_ROUTE, SCTP_RULES, 1);
+    let (eth0, docker0) = (ifs[0], ifs[1]);
 
     let (client, router, server) = (0xcb00_7107, 0xc633_6401, 0xac11_0003);
     let (ctag, stag) = (0x1111_1111, 0x2222_2222);
@@ -268,7 +206,7 @@ fn established_sctp_through_dnat() {
         now = now + Time::from_millis(1);
     }
     // DATA and SACK-shaped chunks both ways (type 0 and 3).
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = alloc_count::allocations();
     for i in 0..2000 {
         let from_client = i % 2 == 0;
         if from_client {
@@ -288,7 +226,7 @@ fn established_sctp_through_dnat() {
         buf = out.packets.pop().map(|(_, b)| b).unwrap_or_default();
         now = now + Time::from_millis(1);
     }
-    let allocated = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let allocated = alloc_count::allocations() - before;
     assert_eq!(
         allocated, 0,
         "the SCTP forwarding path allocated {allocated} times for 2000 packets"

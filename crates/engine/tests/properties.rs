@@ -3,13 +3,13 @@
 //! CRC32c and UDP-Lite's partial coverage included), and the reply
 //! direction of a NATed flow restoring the original addresses.
 
+mod common;
+
 use palisade_engine::wire::checksum;
 use palisade_engine::wire::crc32c;
 use palisade_engine::wire::ipv4::{self, Ipv4Read};
 use palisade_engine::wire::transport::{self, Summary, L4};
-use palisade_engine::{Engine, Ingress, Outputs, Time, Topology};
-use palisade_rules::model::Ruleset;
-use palisade_rules::restore::{restore, RestoreOptions};
+use palisade_engine::{Engine, Ingress, Outputs, Time};
 use proptest::prelude::*;
 
 const RULES: &str = "*nat
@@ -34,18 +34,7 @@ COMMIT
 ";
 
 fn engine() -> Engine {
-    let mut topo = Topology::new();
-    topo.add_interface("eth0", Some("198.51.100.1/24"))
-        .expect("eth0");
-    topo.add_interface("eth1", Some("10.0.0.1/24"))
-        .expect("eth1");
-    topo.add_route("default via 198.51.100.254 dev eth0")
-        .expect("route");
-    let mut rs = Ruleset::default();
-    restore(&mut rs, RULES, RestoreOptions::default()).expect("rules");
-    let mut e = Engine::new(topo, 7);
-    e.load(&rs).expect("compile");
-    e
+    common::host(common::ETH0_ETH1, common::DEFAULT_ROUTE, RULES, 7).0
 }
 
 /// SCTP and UDP-Lite (include/uapi/linux/in.h).

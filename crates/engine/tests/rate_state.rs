@@ -7,45 +7,13 @@
 //! `recent_mt_destroy`). And their per-packet path, once a flow's bucket
 //! or entry exists, allocates nothing.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+#[path = "common/alloc_count.rs"]
+mod alloc_count;
 
 use palisade_engine::wire::{ipv4, transport};
 use palisade_engine::{Engine, Ingress, Outputs, Time, Topology};
 use palisade_rules::model::Ruleset;
 use palisade_rules::restore::{restore, RestoreOptions};
-
-struct Counting;
-
-thread_local! {
-    /// Allocations made by this thread (tests run on threads of their own).
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn count() {
-    // try_with: no count while the thread is being torn down.
-    let _ = ALLOCATIONS.try_with(|a| a.set(a.get() + 1));
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 const CLIENT_A: u32 = 0xc633_6402;
 const CLIENT_B: u32 = 0xc633_6403;
@@ -197,7 +165,7 @@ fn rate_matches_allocate_nothing_per_packet() {
     for _ in 0..3 {
         assert!(h.send(CLIENT_A, 1));
     }
-    let before = ALLOCATIONS.with(Cell::get);
+    let before = alloc_count::allocations();
     let mut sent = 0;
     for _ in 0..1000 {
         // The packet itself is the caller's allocation.
@@ -207,16 +175,16 @@ fn rate_matches_allocate_nothing_per_packet() {
         p[22..24].copy_from_slice(&53u16.to_be_bytes());
         p[24..26].copy_from_slice(&8u16.to_be_bytes());
         transport::fill_l4_checksum(&mut p);
-        let start = ALLOCATIONS.with(Cell::get);
+        let start = alloc_count::allocations();
         h.now = h.now + Time::from_millis(100);
         h.out.clear();
         h.engine
             .process(h.now, Ingress::Interface(h.eth0), p, &mut h.out);
         sent += h.out.packets.len();
         // Forwarding reuses the packet's buffer.
-        assert_eq!(ALLOCATIONS.with(Cell::get), start);
+        assert_eq!(alloc_count::allocations(), start);
         h.out.packets.clear();
     }
     assert_eq!(sent, 1000);
-    assert!(ALLOCATIONS.with(Cell::get) - before >= 1000);
+    assert!(alloc_count::allocations() - before >= 1000);
 }
