@@ -15,10 +15,14 @@ use std::sync::Arc;
 use palisade_rules::model::{Hook, Ruleset, TableId};
 
 use crate::conntrack::{Conntrack, CtInfo, CtRef, TrackResult};
+use crate::defrag::{Defrag, Gathered, User};
 use crate::env::{Env, Generated, GeneratedKind};
 use crate::eval;
 use crate::ext::{HookCtx, Verdict};
-use crate::meta::{PacketMeta, RouteKind};
+use crate::fragment;
+use crate::helpers;
+use crate::log::LogRecord;
+use crate::meta::{PacketMeta, RouteKind, Sock};
 use crate::nat;
 use crate::program::{steps_at, CompileError, HookStep, Program};
 use crate::reply;
@@ -45,13 +49,60 @@ pub struct Outputs {
     pub packets: Vec<(IfIndex, Vec<u8>)>,
     /// What a local sender's `sendto` returned, when it failed.
     pub send_error: Option<SendError>,
+    /// What LOG and NFLOG rules reported, in order (allocated only when
+    /// one fires).
+    pub log: Vec<LogRecord>,
+    /// What became of the last input itself.
+    pub fate: Fate,
+    /// How many of `packets` the host generated in answer (REJECT's
+    /// answers, ICMP errors, echo replies, resets) rather than being the
+    /// input itself or its fragments.
+    pub generated: usize,
 }
 
 impl Outputs {
     pub fn clear(&mut self) {
         self.packets.clear();
         self.send_error = None;
+        self.log.clear();
+        self.fate = Fate::default();
+        self.generated = 0;
     }
+}
+
+/// What became of an input datagram (not of the answers the host sent
+/// for it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Fate {
+    /// Discarded by the IP layer with no netfilter verdict: a malformed
+    /// header, a martian, no route, TTL expired, too big with DF set.
+    #[default]
+    Discarded,
+    /// Left by an interface (forwarded, or sent by a local process).
+    Sent,
+    /// Reached this host's stack: INPUT let it through.
+    Delivered,
+    /// Dropped by netfilter.
+    Dropped(DropSite),
+}
+
+/// Where netfilter dropped a datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DropSite {
+    /// A rule's target (REJECT included), or with `rule` `None` a built-in
+    /// chain's policy. `chain` is the chain's position in the loaded
+    /// table's `chains()`, `rule` the rule's in that chain.
+    Chain {
+        hook: Hook,
+        table: TableId,
+        chain: usize,
+        rule: Option<usize>,
+    },
+    /// Connection tracking refused it (`nf_conntrack_in`, `nf_confirm`).
+    Conntrack { hook: Hook },
+    /// NAT could not translate it, or could not route it after DNAT
+    /// (`nf_nat_ipv4_fn`, `nf_nat_ipv4_local_fn`).
+    Nat { hook: Hook },
 }
 
 /// Why a locally sent datagram was refused (the errno its sender sees).
@@ -107,11 +158,11 @@ enum Sent {
 /// processed (a guard against rulesets that bounce packets forever).
 const MAX_LOOPBACK_PASSES: usize = 8;
 
-/// Protocols this host's stack handles besides ICMP, TCP, UDP and IGMP,
-/// silently (PIM is registered by ipmr; UDP-Lite drops what it cannot
-/// parse). Others get protocol-unreachable.
+/// Protocols this host's stack handles besides ICMP, TCP, UDP, UDP-Lite
+/// and IGMP, silently (PIM is registered by ipmr). Others get
+/// protocol-unreachable.
 fn silently_handled(proto: u8) -> bool {
-    matches!(proto, 103 | 136)
+    matches!(proto, 103)
 }
 
 /// The sans-IO engine: one network namespace's netfilter and IPv4 path.
@@ -123,11 +174,16 @@ pub struct Engine {
     seen_generation: u64,
     program: Arc<Program>,
     ct: Conntrack,
+    /// The fragment queues (net->ipv4.fqdir).
+    defrag: Defrag,
     env: Env,
     loopback_budget: usize,
     /// The errno of an NF_DROP_ERR in OUTPUT (the nat hook's failed
     /// reroute), for the sender; a plain drop is EPERM.
     hook_errno: Option<SendError>,
+    /// How deep in sending answers of its own the host is: while above
+    /// zero, fates are not the input's ([`Outputs::fate`]).
+    answering: u32,
     /// The events of traced packets, while tracing is on (`trace.rs`).
     trace: Option<Vec<TraceEvent>>,
 }
@@ -143,9 +199,11 @@ impl Engine {
             seen_generation,
             program,
             ct: Conntrack::new(seed),
+            defrag: Defrag::new(seed),
             env: Env::new(seed),
             loopback_budget: 0,
             hook_errno: None,
+            answering: 0,
             trace: None,
         }
     }
@@ -164,7 +222,7 @@ impl Engine {
     /// Records a trace event, made only when tracing is on (out of the
     /// way of the untraced path).
     #[inline]
-    fn note(&mut self, event: impl FnOnce() -> TraceEvent) {
+    fn trace_event(&mut self, event: impl FnOnce() -> TraceEvent) {
         if let Some(t) = &mut self.trace {
             record(t, event);
         }
@@ -172,14 +230,14 @@ impl Engine {
 
     /// A datagram of `origin` starts its way (traced: up to `end_trace`).
     fn begin_trace(&mut self, origin: Origin, pkt: &[u8]) {
-        self.note(|| TraceEvent::Begin {
+        self.trace_event(|| TraceEvent::Begin {
             origin,
             packet: pkt.to_vec(),
         });
     }
 
     fn end_trace(&mut self) {
-        self.note(|| TraceEvent::End);
+        self.trace_event(|| TraceEvent::End);
     }
 
     /// Commits a new ruleset (validated by the rules crate). Counters come
@@ -200,6 +258,7 @@ impl Engine {
     fn refresh_program(&mut self) {
         if self.slot.generation() != self.seen_generation {
             (self.seen_generation, self.program) = self.slot.load();
+            self.env.commit(self.program.source());
         }
     }
 
@@ -215,6 +274,19 @@ impl Engine {
         &mut self.ct
     }
 
+    pub fn defrag(&self) -> &Defrag {
+        &self.defrag
+    }
+
+    /// Sets a per-namespace sysctl: `net.ipv4.ipfrag_*` or
+    /// `net.netfilter.nf_conntrack_*`.
+    pub fn set_sysctl(&mut self, name: &str, value: &str) -> Result<(), String> {
+        if name.starts_with("net.ipv4.ipfrag_") {
+            return self.defrag.settings.set_sysctl(name, value);
+        }
+        self.ct.settings.set_sysctl(name, value)
+    }
+
     /// The ruleset with its counters now.
     pub fn ruleset(&self) -> Ruleset {
         self.program.ruleset_with_counters()
@@ -225,8 +297,98 @@ impl Engine {
         self.ct.list_extended(now)
     }
 
+    /// `conntrack -L expect` as of `now`.
+    pub fn expect_listing(&self, now: Time) -> String {
+        self.ct.list_expectations(now)
+    }
+
     fn conntrack_on(&self) -> bool {
         self.program.needs_conntrack
+    }
+
+    /// nf_defrag_ipv4 (`ipv4_conntrack_defrag`), at PREROUTING and OUTPUT
+    /// ahead of every table (NF_IP_PRI_CONNTRACK_DEFRAG, -400) while
+    /// conntrack is on: a fragment is queued, and the one that completes
+    /// its datagram goes on as the whole datagram. `false`: NF_STOLEN.
+    fn conntrack_defrag(
+        &mut self,
+        now: Time,
+        pkt: &mut Vec<u8>,
+        meta: &mut PacketMeta,
+        user: User,
+    ) -> bool {
+        if !self.conntrack_on() || !pkt.is_fragment() || meta.ct == CtRef::Untracked {
+            return true;
+        }
+        // ip_frag_queue takes the input device from skb->dev, which a
+        // locally sent skb does not have yet at OUTPUT.
+        let dev = if user == User::ConntrackIn {
+            meta.in_iface
+        } else {
+            None
+        };
+        match self.defrag.gather(now, pkt, dev, user) {
+            Gathered::Held => false,
+            Gathered::Complete(whole, r) => {
+                let parts = std::mem::replace(pkt, whole);
+                self.env.recycle(parts);
+                if user == User::ConntrackIn {
+                    // What ip_rcv_finish will do to it after PREROUTING.
+                    self.defrag.early_demux(&r, pkt);
+                }
+                // nf_ct_ipv4_gather_frags: skb->ignore_df.
+                meta.reasm = Some(r);
+                true
+            }
+        }
+    }
+
+    /// `ip_expire` for every fragment queue whose timer ran out by `now`:
+    /// the queue goes, and if its first fragment came, the sender hears
+    /// "fragment reassembly time exceeded", from an end host only: a
+    /// conntrack queue answers only for a datagram routed to this host
+    /// (frag_expire_skip_icmp), and one of OUTPUT has no input device to
+    /// route its head from.
+    fn expire_fragments(&mut self, now: Time, out: &mut Outputs) {
+        while let Some(e) = self.defrag.next_expired(now) {
+            let (Some(head), Some(dev)) = (e.head, e.iif) else {
+                continue;
+            };
+            // The head lost its route when queued: routed again.
+            let route = match self.route_input(&head, dev) {
+                InputRoute::Local { broadcast: false } => RouteKind::Local,
+                InputRoute::Local { broadcast: true } => RouteKind::Broadcast,
+                InputRoute::Forward { .. } => RouteKind::Unicast,
+                InputRoute::Martian | InputRoute::Unreachable(_) => continue,
+            };
+            if e.user != User::LocalDeliver && route != RouteKind::Local {
+                continue;
+            }
+            let meta = PacketMeta {
+                in_iface: Some(dev),
+                route,
+                ..PacketMeta::default()
+            };
+            // IPCB(head)->opt was compiled (and so is echoed) only for a
+            // fragment queued past PREROUTING.
+            let limit = if e.user == User::LocalDeliver {
+                usize::MAX
+            } else {
+                20
+            };
+            let answer = reply::icmp_error_echoing(
+                e.at,
+                &self.topo,
+                &mut self.env,
+                &head,
+                &meta,
+                (11, 1, 0),
+                limit,
+            );
+            if let Some(icmp) = answer {
+                self.send_icmp(e.at, icmp, PacketMeta::default(), out);
+            }
+        }
     }
 
     /// Processes one datagram. `pkt` may be rewritten in place; whatever
@@ -235,10 +397,18 @@ impl Engine {
         self.refresh_program();
         self.ct.reap_dying();
         self.loopback_budget = MAX_LOOPBACK_PASSES;
+        self.answering = 0;
+        out.fate = Fate::default();
+        self.defrag.begin_input();
+        self.expire_fragments(now, out);
         if self.trace.is_some() {
-            return self.process_traced(now, ingress, pkt, out);
+            self.enter_traced(now, ingress, pkt, out);
+        } else {
+            self.enter(now, ingress, pkt, out);
         }
-        self.enter(now, ingress, pkt, out);
+        // A queue the input made that times out at once (ipfrag_time 0)
+        // does so before anything else comes in.
+        self.expire_fragments(now, out);
     }
 
     #[inline(always)]
@@ -258,7 +428,7 @@ impl Engine {
     /// `enter` between the traced input's `Begin` and `End`.
     #[cold]
     #[inline(never)]
-    fn process_traced(&mut self, now: Time, ingress: Ingress, pkt: Vec<u8>, out: &mut Outputs) {
+    fn enter_traced(&mut self, now: Time, ingress: Ingress, pkt: Vec<u8>, out: &mut Outputs) {
         let origin = match ingress {
             Ingress::Interface(dev) => Origin::Received(dev),
             Ingress::Local => Origin::Sent,
@@ -278,7 +448,7 @@ impl Engine {
             Ok(r) => r,
             Err(e) => {
                 let e = SendError::no_route(e);
-                self.note(|| TraceEvent::Route(RouteEvent::OutputFailed(e)));
+                self.trace_event(|| TraceEvent::Route(RouteEvent::OutputFailed(e)));
                 out.send_error = Some(e);
                 return;
             }
@@ -307,6 +477,7 @@ impl Engine {
         pkt.fill_checksum();
         let meta = PacketMeta {
             local_origin: true,
+            sock: Sock::Process,
             ..PacketMeta::default()
         };
         if let Sent::Failed(e) = self.local_out(now, pkt, meta, out) {
@@ -337,6 +508,10 @@ impl Engine {
         pkt.truncate(total);
         meta.out_iface = None;
         meta.route = RouteKind::None;
+        if !self.conntrack_defrag(now, &mut pkt, &mut meta, User::ConntrackIn) {
+            self.trace_event(|| TraceEvent::Held);
+            return self.env.recycle(pkt);
+        }
         let dst_before = pkt.dst();
         if self.run_hook(now, Hook::Prerouting, &mut pkt, &mut meta, out) != Verdict::Accept {
             return self.dropped(meta);
@@ -348,7 +523,7 @@ impl Engine {
             Some(r) if pkt.dst() == dst_before => r,
             _ => self.route_input(&pkt, in_dev),
         };
-        self.note(|| {
+        self.trace_event(|| {
             TraceEvent::Route(match route {
                 InputRoute::Martian => RouteEvent::Martian,
                 InputRoute::Local { broadcast } => RouteEvent::Local { broadcast },
@@ -498,7 +673,7 @@ impl Engine {
             return self.dropped(meta);
         }
         let mtu = self.topo.interface(dev).mtu;
-        if pkt.len() > mtu && pkt.dont_fragment() {
+        if fragment::exceeds_mtu(&pkt, mtu, meta.reasm.as_ref()) {
             self.send_icmp_error(now, &pkt, &meta, 3, 4, mtu as u32, out);
             return self.dropped(meta);
         }
@@ -557,13 +732,18 @@ impl Engine {
         let dev = match self.route_output(pkt.dst(), &mut meta) {
             Ok(d) => d,
             Err(e) => {
-                self.note(|| TraceEvent::Route(RouteEvent::OutputFailed(e)));
+                self.trace_event(|| TraceEvent::Route(RouteEvent::OutputFailed(e)));
                 self.dropped(meta);
                 return Sent::Failed(e);
             }
         };
-        self.note(|| TraceEvent::Route(RouteEvent::Output { dev }));
+        self.trace_event(|| TraceEvent::Route(RouteEvent::Output { dev }));
         meta.out_iface = Some(dev);
+        if !self.conntrack_defrag(now, &mut pkt, &mut meta, User::ConntrackOut) {
+            // NF_STOLEN: the sender's call succeeds.
+            self.trace_event(|| TraceEvent::Held);
+            return Sent::Ok;
+        }
         let before = (pkt.src(), pkt.dst(), meta.mark);
         self.hook_errno = None;
         if self.run_hook(now, Hook::Output, &mut pkt, &mut meta, out) != Verdict::Accept {
@@ -574,11 +754,11 @@ impl Engine {
         if before != (pkt.src(), pkt.dst(), meta.mark) {
             match self.route_output(pkt.dst(), &mut meta) {
                 Ok(dev) => {
-                    self.note(|| TraceEvent::Route(RouteEvent::Rerouted { dev }));
+                    self.trace_event(|| TraceEvent::Route(RouteEvent::Rerouted { dev }));
                     meta.out_iface = Some(dev);
                 }
                 Err(e) => {
-                    self.note(|| TraceEvent::Route(RouteEvent::OutputFailed(e)));
+                    self.trace_event(|| TraceEvent::Route(RouteEvent::OutputFailed(e)));
                     self.dropped(meta);
                     return Sent::Failed(e);
                 }
@@ -613,11 +793,15 @@ impl Engine {
             Some(dev) if meta.route == RouteKind::Broadcast && dev != LOOPBACK => {
                 let mut copy = self.env.buffer();
                 copy.extend_from_slice(&pkt);
-                let mut cmeta = meta;
+                // __skb_clone: the clone has no socket.
+                let mut cmeta = PacketMeta {
+                    sock: Sock::None,
+                    ..meta
+                };
                 self.begin_trace(Origin::BroadcastCopy, &copy);
                 let v = self.run_hook(now, Hook::Postrouting, &mut copy, &mut cmeta, out);
                 self.end_trace();
-                if v == Verdict::Accept && self.confirm(now, &cmeta) {
+                if v == Verdict::Accept && self.confirm(now, &mut copy, &cmeta) {
                     Some((copy, cmeta, dev))
                 } else {
                     self.env.recycle(copy);
@@ -636,11 +820,12 @@ impl Engine {
                 let again = PacketMeta {
                     in_iface: Some(dev),
                     local_origin: true,
+                    sock: Sock::None,
                     ..cmeta
                 };
                 let route = Some(InputRoute::Local { broadcast: true });
                 self.begin_trace(Origin::LoopedBroadcast, &copy);
-                self.receive_routed(now, copy, again, route, out);
+                self.answer(out, |e, out| e.receive_routed(now, copy, again, route, out));
                 self.end_trace();
             }
         }
@@ -660,7 +845,13 @@ impl Engine {
             self.dropped(meta);
             return Sent::Failed(SendError::Eperm);
         }
-        if !self.confirm(now, &meta) {
+        if !self.confirm(now, &mut pkt, &meta) {
+            self.note(
+                out,
+                Fate::Dropped(DropSite::Conntrack {
+                    hook: Hook::Postrouting,
+                }),
+            );
             return Sent::Failed(SendError::Eperm);
         }
         let Some(dev) = meta.out_iface else {
@@ -677,89 +868,55 @@ impl Engine {
             let route = Some(InputRoute::Local {
                 broadcast: meta.route == RouteKind::Broadcast,
             });
+            // loopback_xmit: skb_orphan.
             let again = PacketMeta {
                 in_iface: Some(LOOPBACK),
                 local_origin: false,
+                sock: Sock::None,
                 ..meta
             };
             // loopback_xmit queues it (netif_rx): it is received after
             // the sender has let go of any lock, icmp_xmit_lock included.
             let held = std::mem::replace(&mut self.env.icmp_xmit_locked, false);
-            self.note(|| TraceEvent::Loopback);
+            self.trace_event(|| TraceEvent::Loopback);
             self.receive_routed(now, pkt, again, route, out);
             self.env.icmp_xmit_locked = held;
             return Sent::Ok;
         }
         let mtu = self.topo.interface(dev).mtu;
-        if pkt.len() > mtu {
-            if pkt.dont_fragment() {
+        // __ip_finish_output: fragmented when too long, and always when
+        // reassembled here (frag_max_size).
+        if pkt.len() > mtu || meta.reasm.is_some() {
+            if fragment::df_forbids(&pkt, mtu, meta.reasm.as_ref()) {
                 // ip_fragment: DF forbids it; fragmentation needed back to
                 // the sender.
                 self.send_icmp_error(now, &pkt, &meta, 3, 4, mtu as u32, out);
                 self.dropped(meta);
                 return Sent::Ok;
             }
-            self.fragment(&pkt, mtu, dev, out);
+            let reasm = meta.reasm.as_ref();
+            let layout = reasm.and_then(|r| self.defrag.layout(r).map(|l| (r, l)));
+            let first = out.packets.len();
+            fragment::fragment(&mut self.env, &pkt, mtu, layout, dev, out);
+            if let Some(t) = &mut self.trace {
+                for (dev, f) in &out.packets[first..] {
+                    record(t, || TraceEvent::Out {
+                        dev: *dev,
+                        packet: f.clone(),
+                    });
+                }
+            }
             self.env.recycle(pkt);
+            self.note(out, Fate::Sent);
             return Sent::Ok;
         }
-        self.note(|| TraceEvent::Out {
+        self.trace_event(|| TraceEvent::Out {
             dev,
             packet: pkt.clone(),
         });
         out.packets.push((dev, pkt));
+        self.note(out, Fate::Sent);
         Sent::Ok
-    }
-
-    /// `ip_do_fragment`'s slow path: pieces of at most `mtu` bytes, each
-    /// with the header (non-copied options turned into NOPs after the
-    /// first: `ip_options_fragment`), data in multiples of 8 but the last,
-    /// MF on all but the last (unless the packet was a non-final fragment
-    /// already), DF cleared.
-    fn fragment(&mut self, pkt: &[u8], mtu: usize, dev: IfIndex, out: &mut Outputs) {
-        let hlen = pkt.header_len();
-        let Some(room) = mtu.checked_sub(hlen).filter(|r| *r >= 8) else {
-            return;
-        };
-        let mut later_header = [0u8; 60];
-        later_header[..hlen].copy_from_slice(&pkt[..hlen]);
-        // ip_frag_next fixes the options once, when cutting the first
-        // fragment of a whole datagram; a later fragment keeps them.
-        if pkt.frag_offset() == 0 {
-            fragment_options(&mut later_header[20..hlen]);
-        }
-        let not_last = pkt.more_fragments();
-        let mut offset = pkt.frag_offset();
-        let mut ptr = hlen;
-        let mut left = pkt.len() - hlen;
-        while left > 0 {
-            let mut len = left.min(room);
-            if len < left {
-                len &= !7;
-            }
-            let mut f = self.env.buffer();
-            if ptr == hlen {
-                f.extend_from_slice(&pkt[..hlen]);
-            } else {
-                f.extend_from_slice(&later_header[..hlen]);
-            }
-            f.extend_from_slice(&pkt[ptr..ptr + len]);
-            left -= len;
-            ptr += len;
-            let mut field = (offset >> 3) as u16 & 0x1fff;
-            if left > 0 || not_last {
-                field |= 0x2000;
-            }
-            offset += len;
-            f[2..4].copy_from_slice(&((hlen + len) as u16).to_be_bytes());
-            f[6..8].copy_from_slice(&field.to_be_bytes());
-            f.fill_checksum();
-            self.note(|| TraceEvent::Out {
-                dev,
-                packet: f.clone(),
-            });
-            out.packets.push((dev, f));
-        }
     }
 
     /// INPUT, confirmation, then the host's stack.
@@ -770,13 +927,34 @@ impl Engine {
         mut meta: PacketMeta,
         out: &mut Outputs,
     ) {
+        // ip_local_deliver: fragments are put together before INPUT.
+        if pkt.is_fragment() {
+            match self
+                .defrag
+                .gather(now, &pkt, meta.in_iface, User::LocalDeliver)
+            {
+                Gathered::Held => {
+                    self.trace_event(|| TraceEvent::Held);
+                    return self.env.recycle(pkt);
+                }
+                Gathered::Complete(whole, _) => {
+                    let parts = std::mem::replace(&mut pkt, whole);
+                    self.env.recycle(parts);
+                }
+            }
+        }
         if self.run_hook(now, Hook::Input, &mut pkt, &mut meta, out) != Verdict::Accept {
             return self.dropped(meta);
         }
-        if !self.confirm(now, &meta) {
+        if !self.confirm(now, &mut pkt, &meta) {
+            self.note(
+                out,
+                Fate::Dropped(DropSite::Conntrack { hook: Hook::Input }),
+            );
             return;
         }
-        self.note(|| TraceEvent::Deliver);
+        self.note(out, Fate::Delivered);
+        self.trace_event(|| TraceEvent::Deliver);
         self.stack(now, pkt, meta, out);
     }
 
@@ -842,6 +1020,20 @@ impl Engine {
                 };
                 self.send_icmp_error(now, &pkt, &meta, 3, 3, 0, out);
             }
+            ipv4::PROTO_UDPLITE => {
+                // __udp4_lib_rcv for UDP-Lite: no trimming (the length
+                // field is the coverage); udplite_checksum_init and the
+                // checksum complete before the port unreachable, all
+                // failures silent.
+                if !transport::udplite_checksum_ok(&pkt) || broadcast {
+                    return;
+                }
+                let meta = PacketMeta {
+                    ct: CtRef::None,
+                    ..meta
+                };
+                self.send_icmp_error(now, &pkt, &meta, 3, 3, 0, out);
+            }
             PROTO_IGMP => {}
             p if silently_handled(p) => {}
             _ => self.send_icmp_error(now, &pkt, &meta, 3, 2, 0, out),
@@ -875,28 +1067,53 @@ impl Engine {
     /// `__icmp_send`): `icmp_push_reply` runs the output hooks with
     /// `icmp_xmit_lock` held.
     fn send_icmp(&mut self, now: Time, pkt: Vec<u8>, meta: PacketMeta, out: &mut Outputs) -> Sent {
+        // The ICMP socket owns what it sends (ip_append_data).
+        let meta = PacketMeta {
+            sock: Sock::Kernel,
+            ..meta
+        };
         let held = std::mem::replace(&mut self.env.icmp_xmit_locked, true);
-        let sent = self.send_answer(now, pkt, meta, out);
+        self.begin_trace(Origin::Answer, &pkt);
+        let sent = self.answer(out, |e, out| e.local_out(now, pkt, meta, out));
+        self.end_trace();
         self.env.icmp_xmit_locked = held;
         sent
     }
 
+    /// Sends the stack's own TCP reset through the TCP control socket
+    /// (`ip_send_unicast_reply`).
     fn send_local(&mut self, now: Time, pkt: Vec<u8>, meta: PacketMeta, out: &mut Outputs) {
-        let _ = self.send_answer(now, pkt, meta, out);
+        let meta = PacketMeta {
+            sock: Sock::Kernel,
+            ..meta
+        };
+        self.begin_trace(Origin::Answer, &pkt);
+        let _ = self.answer(out, |e, out| e.local_out(now, pkt, meta, out));
+        self.end_trace();
     }
 
-    /// `local_out` for a datagram the host sends while handling another.
-    fn send_answer(
+    /// Sends an answer of the host's own: what it puts out counts as
+    /// generated, and what becomes of it is not the input's fate.
+    fn answer<T>(
         &mut self,
-        now: Time,
-        pkt: Vec<u8>,
-        meta: PacketMeta,
         out: &mut Outputs,
-    ) -> Sent {
-        self.begin_trace(Origin::Answer, &pkt);
-        let sent = self.local_out(now, pkt, meta, out);
-        self.end_trace();
-        sent
+        send: impl FnOnce(&mut Engine, &mut Outputs) -> T,
+    ) -> T {
+        let before = out.packets.len();
+        self.answering += 1;
+        let r = send(self, out);
+        self.answering -= 1;
+        if self.answering == 0 {
+            out.generated += out.packets.len().saturating_sub(before);
+        }
+        r
+    }
+
+    /// Records what became of the input (answers' fates are not noted).
+    fn note(&self, out: &mut Outputs, fate: Fate) {
+        if self.answering == 0 {
+            out.fate = fate;
+        }
     }
 
     /// A packet is gone: a connection it alone was creating goes too.
@@ -908,11 +1125,26 @@ impl Engine {
         }
     }
 
-    /// `nf_confirm` at the end of INPUT and POSTROUTING.
-    fn confirm(&mut self, now: Time, meta: &PacketMeta) -> bool {
+    /// `nf_confirm` at the end of INPUT and POSTROUTING: the connection's
+    /// helper and sequence adjustment (`nf_ct_call_helper`), then
+    /// confirmation. `false`: the packet is dropped.
+    fn confirm(&mut self, now: Time, pkt: &mut Vec<u8>, meta: &PacketMeta) -> bool {
         let CtRef::Conn(id, info) = meta.ct else {
             return true;
         };
+        let loopback = meta.out_iface == Some(LOOPBACK) || meta.in_iface == Some(LOOPBACK);
+        if !helpers::call(
+            &mut self.ct,
+            &mut self.env.rng,
+            now,
+            id,
+            info,
+            pkt,
+            loopback,
+        ) {
+            self.dropped(*meta);
+            return false;
+        }
         // The connection's own first packet confirms it; RELATED_REPLY
         // answers (REJECT's resets) never do.
         if info.dir() != crate::conntrack::Dir::Original {
@@ -931,7 +1163,7 @@ impl Engine {
         meta: &mut PacketMeta,
         out: &mut Outputs,
     ) -> Verdict {
-        self.note(|| TraceEvent::Hook {
+        self.trace_event(|| TraceEvent::Hook {
             hook,
             in_iface: meta.in_iface,
             out_iface: meta.out_iface,
@@ -942,25 +1174,35 @@ impl Engine {
             let table = match step {
                 HookStep::Table(t) => t,
                 HookStep::Conntrack => {
-                    if self.conntrack_on() && meta.ct == CtRef::None {
+                    // nf_conntrack_in: a template (-j CT) is taken off the
+                    // packet and used for the connection it starts.
+                    let template = match meta.ct {
+                        CtRef::None => Some(None),
+                        CtRef::Template(helper) => Some(helper),
+                        _ => None,
+                    };
+                    if let (true, Some(helper)) = (self.conntrack_on(), template) {
                         let s = Summary::read(pkt);
                         let l4 = &pkt[s.header_len..];
                         let at_pre = hook == Hook::Prerouting;
-                        match self
-                            .ct
-                            .track(now, &s, l4, at_pre, || transport::l4_checksum_ok(pkt))
-                        {
+                        let checksum_ok = || transport::l4_checksum_ok(pkt);
+                        match self.ct.track_with(now, &s, l4, at_pre, helper, checksum_ok) {
                             TrackResult::Tracked(r) => meta.ct = r,
                             TrackResult::Drop => {
-                                self.note(|| TraceEvent::Conntrack(CtSeen::TableFull));
+                                self.trace_event(|| TraceEvent::Conntrack(CtSeen::TableFull));
+                                self.note(out, Fate::Dropped(DropSite::Conntrack { hook }));
                                 return Verdict::Drop;
                             }
                         }
                         if self.trace.is_some() {
                             self.note_ct(meta.ct);
                         }
+                        // init_conntrack: the expectation's expectfn.
+                        if let CtRef::Conn(id, CtInfo::Related) = meta.ct {
+                            helpers::follow_master(&mut self.ct, &mut self.env.rng, now, id);
+                        }
                     } else if self.conntrack_on() && meta.ct == CtRef::Untracked {
-                        self.note(|| TraceEvent::Conntrack(CtSeen::Untracked));
+                        self.trace_event(|| TraceEvent::Conntrack(CtSeen::Untracked));
                     }
                     continue;
                 }
@@ -994,7 +1236,7 @@ impl Engine {
             now,
             hook,
             table: table.id,
-            pkt: pkt.as_mut_slice(),
+            pkt,
             summary,
             meta,
             topo: &self.topo,
@@ -1002,25 +1244,30 @@ impl Engine {
             env: &mut self.env,
             hotdrop: false,
         };
-        let verdict = match &mut self.trace {
+        let decided = match &mut self.trace {
             None => eval::run_table(table, hook, &mut cx, &mut ()),
             Some(events) => traced_walk(table, hook, &mut cx, events),
         };
+        let verdict = decided.map_or(Verdict::Accept, |d| d.verdict);
+        if let Some(d) = decided.filter(|d| d.verdict == Verdict::Drop) {
+            let site = DropSite::Chain {
+                hook,
+                table: table.id,
+                chain: d.chain,
+                rule: d.rule,
+            };
+            self.note(out, Fate::Dropped(site));
+        }
+        out.log.append(&mut self.env.log);
         self.flush_generated(now, out);
-        verdict.unwrap_or(Verdict::Accept)
+        verdict
     }
 
     /// What conntrack made of a packet, for the trace.
     #[cold]
     #[inline(never)]
     fn note_ct(&mut self, ct: CtRef) {
-        let seen = self.ct_seen(ct);
-        self.note(|| TraceEvent::Conntrack(seen));
-    }
-
-    fn ct_seen(&self, ct: CtRef) -> CtSeen {
-        match ct {
-            CtRef::None => CtSeen::Invalid,
+        let seen = match ct {
             CtRef::Untracked => CtSeen::Untracked,
             CtRef::Conn(id, info) => match self.ct.get(id) {
                 Some(c) => CtSeen::Conn {
@@ -1029,7 +1276,9 @@ impl Engine {
                 },
                 None => CtSeen::Invalid,
             },
-        }
+            _ => CtSeen::Invalid,
+        };
+        self.trace_event(|| TraceEvent::Conntrack(seen));
     }
 
     /// Sends what targets generated (REJECT's answers), as the kernel
@@ -1039,7 +1288,12 @@ impl Engine {
             let batch: Vec<Generated> = std::mem::take(&mut self.env.generated);
             for g in batch {
                 let _ = match g.kind {
-                    GeneratedKind::Datagram => self.send_answer(now, g.data, g.meta, out),
+                    GeneratedKind::Datagram => {
+                        self.begin_trace(Origin::Answer, &g.data);
+                        let sent = self.answer(out, |e, out| e.local_out(now, g.data, g.meta, out));
+                        self.end_trace();
+                        sent
+                    }
                     GeneratedKind::Icmp => self.send_icmp(now, g.data, g.meta, out),
                 };
             }
@@ -1086,6 +1340,7 @@ impl Engine {
             };
             if let Some(e) = err {
                 self.hook_errno = Some(e);
+                self.note(out, Fate::Dropped(DropSite::Nat { hook }));
                 return Verdict::Drop;
             }
         }
@@ -1117,7 +1372,12 @@ impl Engine {
             } else {
                 nat::icmp_reply_translation(&self.ct, id, info, m, pkt)
             };
-            return if ok { Verdict::Accept } else { Verdict::Drop };
+            return if ok {
+                Verdict::Accept
+            } else {
+                self.note(out, Fate::Dropped(DropSite::Nat { hook }));
+                Verdict::Drop
+            };
         }
         if matches!(info, CtInfo::New | CtInfo::Related | CtInfo::RelatedReply)
             && !nat::initialized(&self.ct, id, m)
@@ -1135,11 +1395,18 @@ impl Engine {
         } else {
             nat::apply(&self.ct, id, info.dir(), m, pkt)
         };
-        if ok {
-            Verdict::Accept
-        } else {
-            Verdict::Drop
+        if !ok {
+            self.note(out, Fate::Dropped(DropSite::Nat { hook }));
+            return Verdict::Drop;
         }
+        // The transport header NAT wrote had to be in the head of a
+        // reassembled datagram (skb_ensure_writable).
+        if let Some(r) = meta.reasm {
+            if nat::rewrites(&self.ct, id, info.dir(), m) {
+                self.defrag.nat_wrote(&r, pkt);
+            }
+        }
+        Verdict::Accept
     }
 
     /// A NAT rewrite while tracing: done by `rewrite`, and noted when it
@@ -1156,7 +1423,7 @@ impl Engine {
         let ok = rewrite(&self.ct, pkt);
         let after = Endpoints::of(pkt);
         if after != before {
-            self.note(|| TraceEvent::Nat {
+            self.trace_event(|| TraceEvent::Nat {
                 hook,
                 before,
                 after,
@@ -1181,7 +1448,7 @@ fn traced_walk(
     hook: Hook,
     cx: &mut HookCtx<'_>,
     events: &mut Vec<TraceEvent>,
-) -> Option<Verdict> {
+) -> Option<eval::Decided> {
     if table.entry[hook as usize].is_some() {
         events.push(TraceEvent::Table {
             table: table.id,
@@ -1363,28 +1630,6 @@ fn compile_options(
     Ok(o)
 }
 
-/// `ip_options_fragment`: the options of the fragments after the first,
-/// where each option whose copied bit is clear becomes NOPs.
-fn fragment_options(opts: &mut [u8]) {
-    let mut i = 0;
-    while i < opts.len() {
-        match opts[i] {
-            0 => return,
-            1 => i += 1,
-            kind => {
-                let len = usize::from(opts.get(i + 1).copied().unwrap_or(0));
-                if len < 2 || len > opts.len() - i {
-                    return;
-                }
-                if kind & 0x80 == 0 {
-                    opts[i..i + len].fill(1);
-                }
-                i += len;
-            }
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum InputRoute {
     Martian,
@@ -1409,6 +1654,34 @@ mod tests {
         -A FORWARD -p 253 -j REJECT --reject-with icmp-proto-unreachable\n\
         -A FORWARD -p icmp -j REJECT\n\
         -A OUTPUT -p udp -m udp --dport 2 -j REJECT\nCOMMIT\n";
+
+    fn load_raw(rules: &str) -> Result<Engine, CompileError> {
+        let mut topo = Topology::new();
+        topo.add_interface("eth0", Some("198.51.100.1/24")).unwrap();
+        let mut rs = Ruleset::default();
+        let text = format!("*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n{rules}COMMIT\n");
+        restore(&mut rs, &text, RestoreOptions::default()).unwrap();
+        let mut e = Engine::new(topo, 1);
+        e.load(&rs)?;
+        Ok(e)
+    }
+
+    /// xt_ct_tg_check: a template (helper or not) turns conntrack on,
+    /// --notrack does not and wins over any other option; helpers Linux
+    /// has and palisade lacks are refused, not ignored.
+    #[test]
+    fn ct_target_templates() {
+        let e = load_raw("-A PREROUTING -p tcp -m tcp --dport 21 -j CT --helper ftp\n").unwrap();
+        assert!(e.conntrack_on());
+        assert!(load_raw("-A PREROUTING -p udp -j CT --helper tftp\n")
+            .unwrap()
+            .conntrack_on());
+        assert!(load_raw("-A PREROUTING -j CT\n").unwrap().conntrack_on());
+        let e = load_raw("-A PREROUTING -p tcp -j CT --notrack --helper nosuch\n").unwrap();
+        assert!(!e.conntrack_on());
+        let err = load_raw("-A PREROUTING -p tcp -j CT --helper sip\n").unwrap_err();
+        assert!(err.0.contains("does not implement target"), "{err}");
+    }
 
     /// Random headers, options and payloads through every path (local
     /// delivery, forwarding, fragmenting, REJECT, local sends): no panic.

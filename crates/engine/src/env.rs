@@ -2,6 +2,10 @@
 //! their context: the seeded random source, packets generated while a
 //! packet is being processed, the IP ID counter.
 
+use palisade_rules::model::Ruleset;
+
+use crate::ext::{m_hashlimit, m_recent};
+use crate::log::LogRecord;
 use crate::meta::PacketMeta;
 use crate::peer::Peers;
 
@@ -50,6 +54,8 @@ pub enum GeneratedKind {
 pub struct Env {
     pub rng: Rng,
     pub generated: Vec<Generated>,
+    /// What LOG and NFLOG reported during the current table walk.
+    pub log: Vec<LogRecord>,
     /// Per-peer ICMP rate state.
     pub peers: Peers,
     /// `icmp_xmit_lock` is held: an ICMP message of the kernel's own is
@@ -57,6 +63,11 @@ pub struct Env {
     /// then (spin_trylock fails), so an error that a REJECT there would
     /// send is never built.
     pub icmp_xmit_locked: bool,
+    /// The namespace's hashlimit tables and recent lists, by name.
+    pub hashlimit: m_hashlimit::Tables,
+    pub recent: m_recent::Lists,
+    /// A key for the keyed hashes of state that packets create.
+    pub hash_seed: u64,
     ip_id: u16,
     /// Buffers for generated packets, reused.
     pool: Vec<Vec<u8>>,
@@ -67,11 +78,22 @@ impl Env {
         Env {
             rng: Rng::new(seed),
             generated: Vec::new(),
+            log: Vec::new(),
             peers: Peers::new(seed),
             icmp_xmit_locked: false,
+            hashlimit: m_hashlimit::Tables::new(seed),
+            recent: m_recent::Lists::new(seed),
+            hash_seed: seed ^ 0x7374_6174_655f_6b65,
             ip_id: (seed as u16) | 1,
             pool: Vec::new(),
         }
+    }
+
+    /// A ruleset is committed: the named tables it uses are kept or
+    /// created, the others destroyed.
+    pub fn commit(&mut self, rs: &Ruleset) {
+        self.hashlimit.commit(rs);
+        self.recent.commit(rs);
     }
 
     /// The next IP ID for a datagram this host builds (Linux's are

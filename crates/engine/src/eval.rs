@@ -42,6 +42,16 @@ fn header_matches(h: &HeaderTest, s: &Summary, in_name: &str, out_name: &str) ->
     true
 }
 
+/// How a walk ended: the verdict, and where it was decided: the rule at
+/// index `rule` of chain `chain` (positions in the table), or, when
+/// `rule` is `None`, that base chain's policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decided {
+    pub verdict: Verdict,
+    pub chain: usize,
+    pub rule: Option<usize>,
+}
+
 /// Runs `hook`'s built-in chain of `table`; `None` when the table has no
 /// such chain. Each step is reported to `trace` (`()` when not tracing).
 pub fn run_table<T: WalkTrace>(
@@ -49,7 +59,7 @@ pub fn run_table<T: WalkTrace>(
     hook: Hook,
     cx: &mut HookCtx<'_>,
     trace: &mut T,
-) -> Option<Verdict> {
+) -> Option<Decided> {
     let entry = table.entry[hook as usize]?;
     let mut stack: [(usize, usize); MAX_DEPTH + 1] = [(0, 0); MAX_DEPTH + 1];
     let mut depth = 0;
@@ -68,9 +78,16 @@ pub fn run_table<T: WalkTrace>(
                 // A chain reached by -g ends: the base chain's policy.
                 trace.chain_end(table, chain);
             }
-            return Some(policy(table, cx, trace));
+            return Some(policy(table, chain, cx, trace));
         };
         pos += 1;
+        let by_rule = move |verdict| {
+            Some(Decided {
+                verdict,
+                chain,
+                rule: Some(pos - 1),
+            })
+        };
         let hit = {
             let (in_name, out_name) = (cx.in_name(), cx.out_name());
             header_matches(&rule.header, &cx.summary, in_name, out_name)
@@ -78,7 +95,7 @@ pub fn run_table<T: WalkTrace>(
         if cx.hotdrop {
             // nft_compat turns a hotdrop into the rule's NF_DROP.
             trace.rule(table, chain, pos, WalkStep::Drop, cx.pkt);
-            return Some(Verdict::Drop);
+            return by_rule(Verdict::Drop);
         }
         if !hit {
             trace.rule(table, chain, pos, WalkStep::NoMatch, cx.pkt);
@@ -89,11 +106,11 @@ pub fn run_table<T: WalkTrace>(
             TargetProg::None => trace.rule(table, chain, pos, WalkStep::Continue, cx.pkt),
             TargetProg::Accept => {
                 trace.rule(table, chain, pos, WalkStep::Accept, cx.pkt);
-                return Some(Verdict::Accept);
+                return by_rule(Verdict::Accept);
             }
             TargetProg::Drop => {
                 trace.rule(table, chain, pos, WalkStep::Drop, cx.pkt);
-                return Some(Verdict::Drop);
+                return by_rule(Verdict::Drop);
             }
             TargetProg::Return => {
                 trace.rule(table, chain, pos, WalkStep::Return, cx.pkt);
@@ -101,13 +118,13 @@ pub fn run_table<T: WalkTrace>(
                     depth -= 1;
                     (chain, pos) = stack[depth];
                 } else {
-                    return Some(policy(table, cx, trace));
+                    return Some(policy(table, chain, cx, trace));
                 }
             }
             TargetProg::Jump(c) => {
                 if depth >= MAX_DEPTH {
                     trace.rule(table, chain, pos, WalkStep::Drop, cx.pkt);
-                    return Some(Verdict::Drop);
+                    return by_rule(Verdict::Drop);
                 }
                 trace.rule(table, chain, pos, WalkStep::Jump(*c), cx.pkt);
                 stack[depth] = (chain, pos);
@@ -127,7 +144,7 @@ pub fn run_table<T: WalkTrace>(
                 };
                 trace.rule(table, chain, pos, step, cx.pkt);
                 if v != Verdict::Continue {
-                    return Some(v);
+                    return by_rule(v);
                 }
             }
         }
@@ -139,17 +156,24 @@ fn entry_of(table: &TableProg, cx: &HookCtx<'_>) -> Option<usize> {
     table.entry[cx.hook as usize]
 }
 
-fn policy<T: WalkTrace>(table: &TableProg, cx: &HookCtx<'_>, trace: &mut T) -> Verdict {
+fn policy<T: WalkTrace>(
+    table: &TableProg,
+    chain: usize,
+    cx: &HookCtx<'_>,
+    trace: &mut T,
+) -> Decided {
     // A RETURN or fall-through reaches the base chain's policy.
-    let Some(base) = entry_of(table, cx) else {
-        return Verdict::Accept;
-    };
+    let base = entry_of(table, cx).unwrap_or(chain);
     let c = &table.chains[base];
     c.policy_counter.add(cx.summary.total_len);
-    let v = match c.policy {
+    let verdict = match c.policy {
         Some(Policy::Drop) => Verdict::Drop,
         _ => Verdict::Accept,
     };
-    trace.policy(table, base, v, cx.pkt);
-    v
+    trace.policy(table, base, verdict, cx.pkt);
+    Decided {
+        verdict,
+        chain: base,
+        rule: None,
+    }
 }

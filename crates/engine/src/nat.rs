@@ -7,7 +7,10 @@ use crate::conntrack::{status, ConnId, Conntrack, CtInfo, Dir, Tuple};
 use crate::env::Rng;
 use crate::time::Time;
 use crate::wire::checksum;
-use crate::wire::ipv4::{Ipv4Read, Ipv4Write, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
+use crate::wire::crc32c;
+use crate::wire::ipv4::{
+    Ipv4Read, Ipv4Write, PROTO_ICMP, PROTO_SCTP, PROTO_TCP, PROTO_UDP, PROTO_UDPLITE,
+};
 use crate::wire::transport;
 
 /// ICMP_REDIRECT (include/uapi/linux/icmp.h).
@@ -117,9 +120,13 @@ fn set_side(t: &mut Tuple, m: Manip, addr: u32, port: Option<u16>) {
     }
 }
 
-/// Protocols whose tuples have a rewritable key (nf_nat_l4proto_unique_tuple).
+/// Protocols whose tuples have a rewritable key (nf_nat_l4proto_unique_tuple,
+/// l4proto_in_range): ports, or ICMP's id.
 fn has_key(proto: u8) -> bool {
-    matches!(proto, PROTO_TCP | PROTO_UDP | PROTO_ICMP)
+    matches!(
+        proto,
+        PROTO_TCP | PROTO_UDP | PROTO_UDPLITE | PROTO_SCTP | PROTO_ICMP
+    )
 }
 
 /// `nf_nat_used_tuple`: would `t` as an original tuple clash with
@@ -358,6 +365,48 @@ fn manip_pkt(pkt: &mut [u8], ip_off: usize, target: &Tuple, m: Manip) -> bool {
                     }
                 }
             }
+            PROTO_UDPLITE => {
+                // udplite_manip_pkt: the checksum is mandatory and always
+                // updated (__udp_manip_pkt with do_csum), a zero result
+                // sent as CSUM_MANGLED_0; the pseudo-header and the ports
+                // are within any coverage (at least 8 bytes).
+                if pkt.len() < l4_off + 8 {
+                    return false;
+                }
+                let (port_at, new_port) = match m {
+                    Manip::Src => (l4_off, target.a),
+                    Manip::Dst => (l4_off + 2, target.b),
+                };
+                let old_port = u16::from_be_bytes([pkt[port_at], pkt[port_at + 1]]);
+                let csum_at = l4_off + 6;
+                let cur = u16::from_be_bytes([pkt[csum_at], pkt[csum_at + 1]]);
+                let mut c = checksum::update32(cur, old_addr.to_be_bytes(), new_addr.to_be_bytes());
+                c = checksum::update16(c, old_port, new_port);
+                if c == 0 {
+                    c = 0xffff;
+                }
+                pkt[csum_at..csum_at + 2].copy_from_slice(&c.to_be_bytes());
+                pkt[port_at..port_at + 2].copy_from_slice(&new_port.to_be_bytes());
+            }
+            PROTO_SCTP => {
+                // sctp_manip_pkt: the port, then the CRC32c afresh over
+                // everything from the SCTP header to the end of the
+                // packet (for a header quoted in an ICMP error, to the
+                // end of the error), unless fewer than the 12 bytes of
+                // the common header are there, as in a short quote.
+                let whole = pkt.len() >= l4_off + 12;
+                if pkt.len() < l4_off + 8 {
+                    return false;
+                }
+                let (port_at, new_port) = match m {
+                    Manip::Src => (l4_off, target.a),
+                    Manip::Dst => (l4_off + 2, target.b),
+                };
+                pkt[port_at..port_at + 2].copy_from_slice(&new_port.to_be_bytes());
+                if whole {
+                    crc32c::fill_sctp_checksum(&mut pkt[l4_off..]);
+                }
+            }
             PROTO_ICMP => {
                 if pkt.len() < l4_off + 8 {
                     return false;
@@ -393,6 +442,13 @@ pub fn apply(ct: &Conntrack, id: ConnId, dir: Dir, m: Manip, pkt: &mut [u8]) -> 
         return true;
     };
     manip_pkt(pkt, 0, &target, m)
+}
+
+/// Whether `apply` rewrites packets of `dir` at `m` (`nf_nat_packet`'s
+/// status bit test), whatever the values.
+pub fn rewrites(ct: &Conntrack, id: ConnId, dir: Dir, m: Manip) -> bool {
+    ct.get(id)
+        .is_some_and(|c| c.status & nat_bit_for(m, dir) != 0)
 }
 
 /// `nf_nat_icmp_reply_translation`: an ICMP error RELATED to a NATed

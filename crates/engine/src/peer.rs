@@ -7,14 +7,13 @@ use std::collections::HashMap;
 use crate::hash::SipBuild;
 use crate::time::Time;
 
-/// CONFIG_HZ of the reference kernel.
-pub const HZ: u64 = 250;
+pub use crate::time::HZ;
 /// ip_rt_error_cost and ip_rt_error_burst (net/ipv4/route.c).
 const ERROR_COST: u64 = HZ;
 const ERROR_BURST: u64 = 5 * HZ;
 
 pub fn jiffies(now: Time) -> u64 {
-    now.0 / (1_000_000_000 / HZ)
+    now.jiffies()
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -187,6 +187,11 @@ impl Program {
         })
     }
 
+    /// The ruleset it was compiled from.
+    pub fn source(&self) -> &Ruleset {
+        &self.source
+    }
+
     pub fn table(&self, id: TableId) -> Option<&TableProg> {
         self.tables[table_slot(id)].as_ref()
     }

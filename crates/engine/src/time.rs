@@ -8,6 +8,21 @@ pub struct Time(pub u64);
 
 pub const NANOS_PER_SEC: u64 = 1_000_000_000;
 
+/// CONFIG_HZ of the reference kernel: what `jiffies` counts.
+pub const HZ: u64 = 250;
+
+/// The kernel's `msecs_to_jiffies` for HZ 250: rounded up, and a value
+/// that is negative as an int means "never" (MAX_JIFFY_OFFSET).
+pub fn msecs_to_jiffies(ms: u32) -> u64 {
+    if (ms as i32) < 0 {
+        return MAX_JIFFY_OFFSET;
+    }
+    u64::from(ms).div_ceil(1000 / HZ)
+}
+
+/// include/linux/jiffies.h `MAX_JIFFY_OFFSET` on a 64-bit kernel.
+pub const MAX_JIFFY_OFFSET: u64 = ((i64::MAX >> 1) - 1) as u64;
+
 impl Time {
     pub const ZERO: Time = Time(0);
 
@@ -26,6 +41,10 @@ impl Time {
     }
     pub fn as_secs(self) -> u64 {
         self.0 / NANOS_PER_SEC
+    }
+    /// The jiffy this instant falls in (ticks of 1/HZ s since the origin).
+    pub fn jiffies(self) -> u64 {
+        self.0 / (NANOS_PER_SEC / HZ)
     }
 }
 

@@ -197,6 +197,23 @@ impl Topology {
         }
     }
 
+    /// `ip link set DEV mtu N` on a TUN device: 68 to 65535
+    /// (drivers/net/tun.c `MIN_MTU`, `MAX_MTU`).
+    pub fn set_mtu(&mut self, idx: IfIndex, mtu: usize) -> Result<(), TopologyError> {
+        if idx == LOOPBACK || !(68..=65535).contains(&mtu) {
+            return Err(TopologyError(format!(
+                "MTU {mtu} is not one a TUN device takes (68-65535)"
+            )));
+        }
+        match self.interfaces.get_mut(usize::from(idx)) {
+            Some(itf) => {
+                itf.mtu = mtu;
+                Ok(())
+            }
+            None => Err(TopologyError(format!("no interface {idx}"))),
+        }
+    }
+
     /// Adds an interface (`ip link add` + `ip addr add`), with the
     /// connected route for its address.
     pub fn add_interface(
@@ -403,6 +420,18 @@ impl Topology {
         }
     }
 
+    /// `fib_lookup` without policy rules: the local table's entry for
+    /// `dst` (a local address or a broadcast, with the device that owns
+    /// it), else the main table's route (`Unicast` with its device), else
+    /// why there is none. Unlike [`Topology::route`], 255.255.255.255 is
+    /// not special: no table holds it.
+    pub fn fib_lookup(&self, dst: u32) -> Result<(AddrType, IfIndex), NoRoute> {
+        if let Some(hit) = self.local_table(dst) {
+            return Ok(hit);
+        }
+        self.main_route(dst).map(|r| (AddrType::Unicast, r.dev))
+    }
+
     /// The main table's unicast route for `dst`, or why there is none
     /// (`fib_lookup`'s error for the error route types).
     fn main_route(&self, dst: u32) -> Result<&Route, NoRoute> {
@@ -506,6 +535,34 @@ mod tests {
 
     fn ip(s: &str) -> u32 {
         parse_cidr(s).unwrap().0
+    }
+
+    #[test]
+    fn fib_lookup_and_mtu() {
+        let mut t = Topology::new();
+        let eth0 = t.add_interface("eth0", Some("198.51.100.1/24")).unwrap();
+        t.add_route("default via 198.51.100.254 dev eth0").unwrap();
+        t.add_route("prohibit 10.0.0.0/8").unwrap();
+        assert_eq!(
+            t.fib_lookup(ip("198.51.100.1")),
+            Ok((AddrType::Local, eth0))
+        );
+        assert_eq!(
+            t.fib_lookup(ip("198.51.100.255")),
+            Ok((AddrType::Broadcast, eth0))
+        );
+        assert_eq!(
+            t.fib_lookup(ip("127.0.0.9")),
+            Ok((AddrType::Local, LOOPBACK))
+        );
+        // No table holds the limited broadcast: the default route does.
+        assert_eq!(t.fib_lookup(u32::MAX), Ok((AddrType::Unicast, eth0)));
+        assert_eq!(t.fib_lookup(ip("10.1.1.1")), Err(NoRoute::Prohibit));
+        t.set_mtu(eth0, 1400).unwrap();
+        assert_eq!(t.interface(eth0).mtu, 1400);
+        assert!(t.set_mtu(eth0, 67).is_err());
+        assert!(t.set_mtu(LOOPBACK, 1500).is_err());
+        assert!(t.set_mtu(9, 1500).is_err());
     }
 
     #[test]

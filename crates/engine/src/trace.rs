@@ -78,6 +78,10 @@ pub enum TraceEvent {
     Deliver,
     /// It was sent out of `lo` and is received again.
     Loopback,
+    /// A fragment, queued for reassembly (nf_defrag_ipv4 while conntrack
+    /// is on, or local delivery); the fragment that completes the
+    /// datagram goes on as the whole.
+    Held,
 }
 
 /// Why a datagram's way began.

@@ -8,12 +8,35 @@
 //! written (compare.py would stop), a table present in one save only is
 //! reported even when it has no lines, and differences name what is only
 //! on one side rather than printing both whole lists; `send_errors` (which
-//! compare.py does not know) must be equal.
+//! compare.py does not know) must be equal, and so must the expectations
+//! (`conntrack -L expect`, compared sorted without their timeouts). `log`
+//! is not compared: the kernel harness cannot observe LOG or NFLOG inside
+//! its namespace.
+//!
+//! Scenarios with NAT bindings Linux chooses at random (`random_nat`)
+//! are compared by rule instead ([`by_rule`]); [`compare_for`] picks the
+//! way a scenario asks for.
+
+pub mod by_rule;
 
 use std::collections::BTreeMap;
 
+pub use by_rule::{compare_by_rule, NatRange};
+
 use crate::hex;
-use crate::scenario::{Outcome, Output};
+use crate::scenario::{Outcome, Output, Scenario, ScenarioError};
+
+/// The differences between `a` (Linux) and `b` as scenario `sc` wants
+/// them compared: by rule where it names `random_nat` ranges, else
+/// strictly.
+pub fn compare_for(sc: &Scenario, a: &Outcome, b: &Outcome) -> Result<Vec<String>, ScenarioError> {
+    let ranges = sc.random_nat_ranges()?;
+    Ok(if ranges.is_empty() {
+        compare(a, b)
+    } else {
+        compare_by_rule(a, b, &ranges)
+    })
+}
 
 /// The differences between `a` and `b`, readable, one per item; empty when
 /// they are the same.
@@ -32,6 +55,37 @@ pub fn compare(a: &Outcome, b: &Outcome) -> Vec<String> {
             d.push(format!("packet {i}: {}", describe_packets(&x, &y)));
         }
     }
+    compare_rules_and_errors(a, b, &mut d);
+    let (ca, cb) = (norm_ct(&a.conntrack), norm_ct(&b.conntrack));
+    if ca != cb {
+        let (only_a, only_b) = multiset_diff(&ca, &cb);
+        let mut msg = String::from("conntrack:");
+        for r in only_a {
+            msg.push_str(&format!("\n  only in A: {r}"));
+        }
+        for r in only_b {
+            msg.push_str(&format!("\n  only in B: {r}"));
+        }
+        d.push(msg);
+    }
+    let (ea, eb) = (norm_expect(&a.expect), norm_expect(&b.expect));
+    if ea != eb {
+        let (only_a, only_b) = multiset_diff(&ea, &eb);
+        let mut msg = String::from("expectations:");
+        for r in only_a {
+            msg.push_str(&format!("\n  only in A: {r}"));
+        }
+        for r in only_b {
+            msg.push_str(&format!("\n  only in B: {r}"));
+        }
+        d.push(msg);
+    }
+    d
+}
+
+/// The counters (`iptables-save`) and `send_errors`, which every way of
+/// comparing wants the same.
+fn compare_rules_and_errors(a: &Outcome, b: &Outcome, d: &mut Vec<String>) {
     let (sa, sb) = (norm_save(&a.save), norm_save(&b.save));
     let tables: std::collections::BTreeSet<&str> = sa.keys().chain(sb.keys()).copied().collect();
     for t in tables {
@@ -56,19 +110,20 @@ pub fn compare(a: &Outcome, b: &Outcome) -> Vec<String> {
             a.send_errors, b.send_errors
         ));
     }
-    let (ca, cb) = (norm_ct(&a.conntrack), norm_ct(&b.conntrack));
-    if ca != cb {
-        let (only_a, only_b) = multiset_diff(&ca, &cb);
-        let mut msg = String::from("conntrack:");
-        for r in only_a {
-            msg.push_str(&format!("\n  only in A: {r}"));
-        }
-        for r in only_b {
-            msg.push_str(&format!("\n  only in B: {r}"));
-        }
-        d.push(msg);
-    }
-    d
+}
+
+/// `conntrack -L expect` lines without their first field (the seconds
+/// left, like a connection's timeout), sorted (the listing walks a hash
+/// table).
+fn norm_expect(text: &str) -> Vec<String> {
+    let mut rows: Vec<String> = py_lines(text)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            f.get(1)?.starts_with("proto=").then(|| f[1..].join(" "))
+        })
+        .collect();
+    rows.sort();
+    rows
 }
 
 /// compare.py `norm_pkt`: IPv4 ID and header checksum zeroed.
@@ -256,6 +311,38 @@ mod tests {
     }
 
     #[test]
+    fn expectations_compare_sorted_without_timeouts() {
+        let line = |t: u32, port: u16| {
+            format!(
+                "{t} proto=6 src=1.1.1.1 dst=2.2.2.2 sport=0 dport={port} mask-src=255.255.255.255 \
+                 mask-dst=255.255.255.255 sport=0 dport=65535 master-src=2.2.2.2 \
+                 master-dst=1.1.1.1 sport=5 dport=21 class=0 helper=ftp\n"
+            )
+        };
+        let a = Outcome {
+            expect: line(299, 7) + &line(12, 8),
+            ..Outcome::default()
+        };
+        let b = Outcome {
+            expect: line(40, 8) + &line(298, 7),
+            ..Outcome::default()
+        };
+        assert_eq!(compare(&a, &b), Vec::<String>::new());
+        let c = Outcome {
+            expect: line(299, 7),
+            ..Outcome::default()
+        };
+        let d = compare(&a, &c);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(
+            d[0].starts_with("expectations:\n  only in A: proto=6"),
+            "{}",
+            d[0]
+        );
+        assert!(d[0].contains("dport=8 "), "{}", d[0]);
+    }
+
+    #[test]
     fn save_ignores_comments_and_table_order() {
         let a = Outcome {
             save: "# Generated\n*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n*filter\n:INPUT ACCEPT [1:2]  \nCOMMIT\n# done\n".into(),
@@ -313,6 +400,21 @@ mod tests {
             "{}",
             d[0]
         );
+    }
+
+    #[test]
+    fn log_reports_are_not_compared() {
+        use crate::scenario::LogEntry;
+        let a = Outcome {
+            log: vec![LogEntry::Nflog {
+                packet: 0,
+                group: 1,
+                prefix: "x".into(),
+                len: 20,
+            }],
+            ..Outcome::default()
+        };
+        assert!(compare(&a, &Outcome::default()).is_empty());
     }
 
     #[test]

@@ -6,8 +6,9 @@
 //! The host: ip_forward=1, rp_filter=0, send_redirects=0, icmp_ratelimit=0
 //! (Linux still limits net-unreachable per source in ip_error()), IPv6
 //! off, no listening sockets; layer-3 TUN interfaces (no MAC, no ARP, MTU
-//! 1500). Local packets go out through a raw socket (uid 0, IP_HDRINCL),
-//! and the kernel fills in their total length, checksum and (when 0) ID.
+//! 1500 unless the scenario sets one). Local packets go out through a raw
+//! socket (uid 0, IP_HDRINCL), and the kernel fills in their total length,
+//! checksum and (when 0) ID.
 //! A packet without `at` goes in as soon as the previous one's output has
 //! been quiet for 30 ms (0.5 s at most).
 //!
@@ -84,6 +85,52 @@ pub fn run_traced(sc: &Scenario) -> io::Result<(Outcome, Walks)> {
     Ok((outcome, walks.unwrap_or_default()))
 }
 
+/// A throughput run through the live kernel ([`packet_rate`]).
+#[derive(Debug, Clone)]
+pub struct RateRun {
+    /// How long the writes took.
+    pub elapsed: Duration,
+    /// `iptables-save -c` afterwards (which rules the packets hit).
+    pub save: String,
+}
+
+/// The kernel's packet rate for the host and rules of `sc` (its packets
+/// are not used): each of `packets` (a position in `sc.interfaces` and a
+/// datagram) is written into that interface's TUN device, in order, as
+/// fast as the writes return. A TUN write runs the receive path (hooks,
+/// routing, forwarding, transmission onto the way out) in the writing
+/// thread, so the time the writes take is the kernel's; what leaves is not
+/// read (a full TUN queue drops it). This is the method of
+/// `../shared/tools/kernel_pps.py`, on the scenario's own topology.
+pub fn packet_rate(sc: &Scenario, packets: &[(usize, Vec<u8>)]) -> io::Result<RateRun> {
+    if !sys::is_root() {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "the live-kernel harness must run as root",
+        ));
+    }
+    sc.check()?;
+    let netns = Netns::add()?;
+    let (mut tuns, _raw) = set_up(&netns, sc)?;
+    drain(&mut tuns, &sc.interfaces, SETTLE_QUIET)?;
+    let start = Instant::now();
+    for (i, (k, p)) in packets.iter().enumerate() {
+        let Some(tun) = tuns.get_mut(*k) else {
+            return Err(bad_input(format!("packet {i}: no interface {k}")));
+        };
+        tun.write(p).map_err(|e| {
+            context(
+                e,
+                &format!("packet {i}: writing to {}", sc.interfaces[*k].name),
+            )
+        })?;
+    }
+    let elapsed = start.elapsed();
+    let save = sh(&["iptables-save", "-c"], Some(&netns.0), None)?;
+    drop(tuns);
+    Ok(RateRun { elapsed, save })
+}
+
 /// A named network namespace (`ip netns add`), deleted when dropped.
 struct Netns(String);
 
@@ -131,18 +178,24 @@ fn open_devices(ns: &str, names: Vec<String>) -> io::Result<(Vec<File>, OwnedFd)
     }
 }
 
-fn run_in(netns: &Netns, sc: &Scenario, trace: bool) -> io::Result<(Outcome, Option<Walks>)> {
+/// The scenario's host in `netns`: sysctls, devices, addresses, routes,
+/// rules, an empty connection table. Returns the TUN devices (in
+/// scenario order) and the raw socket.
+fn set_up(netns: &Netns, sc: &Scenario) -> io::Result<(Vec<File>, OwnedFd)> {
     let ns = Some(netns.0.as_str());
-    let shell = |args: &[&str], input: Option<&str>| sh(args, ns, input);
     for (k, v) in BASE_SYSCTL {
         sh(&["sysctl", "-qw", &format!("{k}={v}")], ns, None)?;
     }
     sh(&["ip", "link", "set", "lo", "up"], ns, None)?;
     let names: Vec<String> = sc.interfaces.iter().map(|i| i.name.clone()).collect();
-    let (mut tuns, raw) = open_devices(&netns.0, names)?;
+    let (tuns, raw) = open_devices(&netns.0, names)?;
     for itf in &sc.interfaces {
         if let Some(addr) = itf.addr.as_deref().filter(|a| !a.is_empty()) {
             sh(&["ip", "addr", "add", addr, "dev", &itf.name], ns, None)?;
+        }
+        if let Some(mtu) = itf.mtu {
+            let mtu = mtu.to_string();
+            sh(&["ip", "link", "set", &itf.name, "mtu", &mtu], ns, None)?;
         }
         sh(&["ip", "link", "set", &itf.name, "up"], ns, None)?;
         for k in ["rp_filter", "send_redirects"] {
@@ -160,6 +213,13 @@ fn run_in(netns: &Netns, sc: &Scenario, trace: bool) -> io::Result<(Outcome, Opt
         sh(&["sysctl", "-qw", &format!("{k}={v}")], ns, None)?;
     }
     sh_unchecked(&["conntrack", "-F"], ns)?;
+    Ok((tuns, raw))
+}
+
+fn run_in(netns: &Netns, sc: &Scenario, trace: bool) -> io::Result<(Outcome, Option<Walks>)> {
+    let ns = Some(netns.0.as_str());
+    let shell = |args: &[&str], input: Option<&str>| sh(args, ns, input);
+    let (mut tuns, raw) = set_up(netns, sc)?;
     let mut capture = match trace {
         true => Some(Capture::start(&netns.0, &shell, &sc.rules)?),
         false => None,
@@ -178,13 +238,14 @@ fn run_in(netns: &Netns, sc: &Scenario, trace: bool) -> io::Result<(Outcome, Opt
                 std::thread::sleep(wait);
             }
         }
+        let bytes = p.bytes_after(&outcome.outputs)?;
         match &p.via {
             Via::Local => {
-                let dst = match p.bytes.get(16..20) {
+                let dst = match bytes.get(16..20) {
                     Some(&[a, b, c, d]) => Ipv4Addr::new(a, b, c, d),
                     _ => return Err(bad_input(format!("packet {i}: too short"))),
                 };
-                if let Err(e) = sys::send_to(raw.as_fd(), &p.bytes, dst) {
+                if let Err(e) = sys::send_to(raw.as_fd(), &bytes, dst) {
                     outcome.send_errors.push(SendError {
                         packet: i,
                         errno: sys::errno_name(&e),
@@ -197,10 +258,10 @@ fn run_in(netns: &Netns, sc: &Scenario, trace: bool) -> io::Result<(Outcome, Opt
                     return Err(bad_input(format!("packet {i}: no interface {name:?}")));
                 };
                 // One write is one packet: a short write would be a bug.
-                match tun.write(&p.bytes) {
-                    Ok(n) if n == p.bytes.len() => {}
+                match tun.write(&bytes) {
+                    Ok(n) if n == bytes.len() => {}
                     Ok(n) => {
-                        let msg = format!("packet {i}: {name} took {n} of {} bytes", p.bytes.len());
+                        let msg = format!("packet {i}: {name} took {n} of {} bytes", bytes.len());
                         return Err(io::Error::other(msg));
                     }
                     Err(e) => return Err(context(e, &format!("packet {i}: writing to {name}"))),
@@ -217,6 +278,7 @@ fn run_in(netns: &Netns, sc: &Scenario, trace: bool) -> io::Result<(Outcome, Opt
     let walks = capture.map(|c| c.finish(&shell)).transpose()?;
     outcome.save = sh(&["iptables-save", "-c"], ns, None)?;
     outcome.conntrack = sh_unchecked(&["conntrack", "-L", "-o", "extended"], ns)?;
+    outcome.expect = sh_unchecked(&["conntrack", "-L", "expect"], ns)?;
     Ok((outcome, walks))
 }
 

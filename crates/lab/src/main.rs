@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::Path;
 use std::process::ExitCode;
 
-use palisade_lab::compare::compare;
+use palisade_lab::compare::{compare, compare_for};
 use palisade_lab::kernel_trace::KernelTrace;
 use palisade_lab::scenario::{golden_path, scenario_files, Outcome, Scenario};
 use palisade_lab::{hex, kernel, pkt, random, simulate};
@@ -16,9 +16,14 @@ usage: palisade-lab kernel SCENARIO.json   run it through the live kernel (root)
        palisade-lab record DIR|FILE...     write X.linux.json beside each scenario X.json (root)
        palisade-lab engine SCENARIO.json   run it through palisade's engine; print the outcome
        palisade-lab diff SCENARIO.json     run it through the engine and compare with its .linux.json
-       palisade-lab compare A.json B.json  print the differences of two outcomes; exit 1 if any
+                                           (by rule where the scenario names random_nat ranges)
+       palisade-lab compare A.json B.json [SCENARIO.json]
+                                           print the differences of two outcomes (as SCENARIO
+                                           wants them compared, if given); exit 1 if any
        palisade-lab expand SCENARIO.json   print the scenario with every `pkt` as `hex`
        palisade-lab pkt 'SPEC'             print the packet SPEC describes, as hex
+       palisade-lab capture SCENARIO.json OUT.pcapng
+                                           write its packets as a capture (for palisade replay)
        palisade-lab random SEED COUNT DIR  write COUNT seeded random scenarios DIR/random-SEED-N.json
        palisade-lab trace-record DIR SCENARIO.json...
                                            record the kernel's rule-by-rule walk of each packet
@@ -41,7 +46,8 @@ fn main() -> ExitCode {
         }),
         ["diff", files @ ..] if !files.is_empty() => diff_files(files),
         ["record", paths @ ..] if !paths.is_empty() => record(paths),
-        ["compare", a, b] => compare_files(a, b),
+        ["compare", a, b] => compare_files(a, b, None),
+        ["compare", a, b, sc] => load_scenario(sc).and_then(|sc| compare_files(a, b, Some(&sc))),
         ["expand", file] => load_scenario(file).and_then(|sc| {
             let json = serde_json::to_string_pretty(&sc.expanded()).map_err(|e| e.to_string())?;
             println!("{json}");
@@ -54,6 +60,7 @@ fn main() -> ExitCode {
             })
             .map_err(|e| e.to_string()),
         ["random", seed, count, dir] => random(seed, count, dir),
+        ["capture", file, out] => load_scenario(file).and_then(|sc| write_capture(&sc, out)),
         ["trace-record", dir, files @ ..] if !files.is_empty() => trace_record(dir, files),
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
@@ -74,6 +81,18 @@ fn main() -> ExitCode {
     }
 }
 
+fn write_capture(sc: &Scenario, out: &str) -> Result<bool, String> {
+    let f = std::fs::File::create(out).map_err(|e| format!("{out}: {e}"))?;
+    let mut w = palisade_capture::PcapngWriter::new(std::io::BufWriter::new(f), "palisade-lab")
+        .map_err(|e| format!("{out}: {e}"))?;
+    let local =
+        palisade_lab::replay::scenario_capture(sc, &mut w).map_err(|e| format!("{out}: {e}"))?;
+    if local > 0 {
+        eprintln!("palisade-lab: {local} packets sent by a local process left out");
+    }
+    Ok(true)
+}
+
 /// Records the kernel's walk of every packet of each scenario, checking
 /// that the kernel did what the scenario's golden outcome says.
 fn trace_record(dir: &str, files: &[&str]) -> Result<bool, String> {
@@ -89,7 +108,7 @@ fn trace_record(dir: &str, files: &[&str]) -> Result<bool, String> {
             kernel::run_traced(&sc).map_err(|e| format!("{file}: {e}"))?;
         if let Some(golden) = golden_path(Path::new(file)).filter(|g| g.exists()) {
             let want = Outcome::load(&golden).map_err(|e| e.to_string())?;
-            let diffs = compare(&want, &outcome);
+            let diffs = compare_for(&sc, &want, &outcome).map_err(|e| e.to_string())?;
             if !diffs.is_empty() {
                 eprintln!(
                     "{file}: the traced run differs from {}:\n{}",
@@ -145,10 +164,13 @@ fn load_scenario(file: &str) -> Result<Scenario, String> {
     Scenario::load(Path::new(file)).map_err(|e| e.to_string())
 }
 
-fn compare_files(a: &str, b: &str) -> Result<bool, String> {
+fn compare_files(a: &str, b: &str, sc: Option<&Scenario>) -> Result<bool, String> {
     let oa = Outcome::load(Path::new(a)).map_err(|e| e.to_string())?;
     let ob = Outcome::load(Path::new(b)).map_err(|e| e.to_string())?;
-    let diffs = compare(&oa, &ob);
+    let diffs = match sc {
+        Some(sc) => compare_for(sc, &oa, &ob).map_err(|e| e.to_string())?,
+        None => compare(&oa, &ob),
+    };
     if diffs.is_empty() {
         println!("same");
         return Ok(true);
@@ -222,7 +244,7 @@ fn diff_files(files: &[&str]) -> Result<bool, String> {
         let linux = Outcome::load(&golden).map_err(|e| format!("{}: {e}", golden.display()))?;
         let ours =
             simulate::simulate(&sc, simulate::DEFAULT_SEED).map_err(|e| format!("{file}: {e}"))?;
-        let diffs = compare(&linux, &ours);
+        let diffs = compare_for(&sc, &linux, &ours).map_err(|e| format!("{file}: {e}"))?;
         if diffs.is_empty() {
             println!("{file}: same");
         } else {

@@ -5,14 +5,18 @@
 //! ```text
 //! tcp  SRC:PORT > DST:PORT [flags=S] [seq=0] [ack=0] [win=64240] [urp=0] [opts=LIST] [badsum|csum=N]
 //! udp  SRC:PORT > DST:PORT [badsum|csum=N] [ulen=N]
+//! sctp SRC:PORT > DST:PORT [vtag=N] [chunks=LIST] [badsum|csum=N]
+//! udplite SRC:PORT > DST:PORT [cscov=N] [sumproto=N] [badsum|csum=N]
 //! icmp SRC > DST TYPE [id=N] [seq=N] [mtu=N] [gw=ADDR] [ptr=N] [rest=HEX8]
 //!                     [quote=(SPEC)] [quotelen=N] [badsum|csum=N]
 //! ip   SRC > DST proto=N
 //! ```
 //! followed, for every kind, by IP header options and a payload:
 //! `ttl=64 tos=0 id=1 (or ipid=1) df mf frag=0 iplen=N ipopts=HEX
-//! badipsum`, `len=N` (that many zero bytes) or `data=HEX`. Numbers are
-//! decimal or `0x` hex. Words are separated by spaces, options in any
+//! badipsum`, `len=N` (that many zero bytes), `data=HEX` or, last of
+//! all, `text=...`: the rest of the line as the payload, spaces included,
+//! with the escapes `\r`, `\n`, `\\` and `\xHH` (for FTP commands and
+//! the like). Numbers are decimal or `0x` hex. Words are separated by spaces, options in any
 //! order; a `quote=( ... )` may contain spaces and nests.
 //!
 //! - Defaults: TTL 64, IP ID 1, TOS 0, no DF, no fragment, window 64240,
@@ -31,6 +35,26 @@
 //!   (header bytes 4-7); the IP ID is then `ipid=N` (accepted by every
 //!   kind). `mtu=` (bytes 6-7), `gw=` (4-7), `ptr=` (4) and `rest=`
 //!   (4-7) fill the rest of the header; two options may not set one byte.
+//! - `chunks=` is a comma list of SCTP chunks (RFC 9260 3.3), each
+//!   `NAME[/FLAGS][:ARG...]` with the chunk flags byte as a number:
+//!   `init:TAG[:TSN]` and `init_ack:TAG[:TSN]` (initiate tag, a_rwnd
+//!   65536, 10 streams each way, initial TSN 1; INIT_ACK with an 8-byte
+//!   state cookie), `data:TSN[:LEN]` (flags B|E, stream 0, LEN bytes of
+//!   user data, default 4), `sack:TSN`, `heartbeat`, `heartbeat_ack`,
+//!   `abort`, `shutdown:TSN`, `shutdown_ack`, `error`,
+//!   `cookie_echo[:LEN]` (a cookie of LEN bytes, default 8),
+//!   `cookie_ack`, `shutdown_complete`, `chunk:TYPE[:HEX]` (any type
+//!   with that value), and `raw:HEX` (bytes as given, no header or
+//!   padding). Each chunk is padded to a multiple of 4. The SCTP
+//!   checksum is CRC32c (stored as Linux and scapy store it); `csum=N`
+//!   puts N big-endian in its place.
+//! - `udplite` (RFC 3828): `cscov=` is the checksum coverage field
+//!   (default 0, the whole datagram); the checksum covers the
+//!   pseudo-header (protocol `sumproto=`, default 136, and the datagram's
+//!   length) and the first `cscov` bytes (all when 0 or beyond the end).
+//!   Linux's conntrack verifies it with protocol 17 (`udplite_error`
+//!   calls `nf_checksum_partial` with IPPROTO_UDP): `sumproto=17` builds
+//!   what it accepts.
 //! - `quote=(SPEC)` puts a whole packet, built from SPEC, in the ICMP
 //!   body (before any payload); `quotelen=N` keeps only its first N bytes.
 //! - Checksums (IP header, TCP/UDP with the pseudo-header, ICMP) are
@@ -75,6 +99,7 @@ pub fn build(spec: &str) -> Result<Vec<u8>> {
 }
 
 fn build_at(spec: &str, depth: usize) -> Result<Vec<u8>> {
+    let (spec, text) = split_text(spec)?;
     let words = split_words(spec)?;
     let [kind, src, arrow, dst, rest @ ..] = words.as_slice() else {
         return err("expected `KIND SRC > DST [OPTIONS]`");
@@ -86,21 +111,36 @@ fn build_at(spec: &str, depth: usize) -> Result<Vec<u8>> {
     }
     let mut opts = Opts::new(rest)?;
     let (src, sport, dst, dport) = match *kind {
-        "tcp" | "udp" => {
+        "tcp" | "udp" | "sctp" | "udplite" => {
             let (src, sport) = addr_port(src)?;
             let (dst, dport) = addr_port(dst)?;
             (src, sport, dst, dport)
         }
         "icmp" | "ip" => (addr(src)?, 0, addr(dst)?, 0),
-        _ => return err(format!("unknown kind `{kind}` (tcp, udp, icmp or ip)")),
+        _ => {
+            return err(format!(
+                "unknown kind `{kind}` (tcp, udp, udplite, sctp, icmp or ip)"
+            ))
+        }
     };
     // The IP header and payload first: the ICMP type is the bare word
     // left over after `df`, `mf` and `badipsum`.
     let ip = IpHdr::parse(&mut opts, src, dst, *kind == "icmp")?;
-    let payload = payload(&mut opts)?;
+    let payload = match text {
+        Some(t) if opts.value("data")?.is_some() || opts.value("len")?.is_some() => {
+            return err(format!(
+                "`text={}` with `data=` or `len=`",
+                String::from_utf8_lossy(&t)
+            ));
+        }
+        Some(t) => t,
+        None => payload(&mut opts)?,
+    };
     let l4 = match *kind {
         "tcp" => L4::Tcp(Tcp::parse(&mut opts, sport, dport)?),
         "udp" => L4::Udp(Udp::parse(&mut opts, sport, dport)?),
+        "sctp" => L4::Sctp(Sctp::parse(&mut opts, sport, dport)?),
+        "udplite" => L4::UdpLite(UdpLite::parse(&mut opts, sport, dport)?),
         "icmp" => L4::Icmp(Icmp::parse(&mut opts, depth)?),
         _ => match opts.num::<u8>("proto")? {
             Some(p) => L4::Raw(p),
@@ -111,16 +151,74 @@ fn build_at(spec: &str, depth: usize) -> Result<Vec<u8>> {
     let proto = match &l4 {
         L4::Tcp(_) => 6,
         L4::Udp(_) => 17,
+        L4::Sctp(_) => 132,
+        L4::UdpLite(_) => 136,
         L4::Icmp(_) => 1,
         L4::Raw(p) => *p,
     };
     let segment = match l4 {
         L4::Tcp(t) => t.emit(&ip, &payload)?,
         L4::Udp(u) => u.emit(&ip, &payload)?,
+        L4::Sctp(c) => c.emit(&payload),
+        L4::UdpLite(u) => u.emit(&ip, &payload)?,
         L4::Icmp(i) => i.emit(&payload),
         L4::Raw(_) => payload,
     };
     ip.emit(proto, &segment)
+}
+
+/// Cuts a final `text=...` (outside any parenthesised group) off `spec`,
+/// with its escapes resolved.
+fn split_text(spec: &str) -> Result<(&str, Option<Vec<u8>>)> {
+    let mut depth = 0usize;
+    let mut prev_space = true;
+    for (i, c) in spec.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth == 0 && prev_space && spec[i..].starts_with("text=") {
+            let body = unescape(&spec[i + 5..])?;
+            return Ok((&spec[..i], Some(body)));
+        }
+        prev_space = c.is_whitespace();
+    }
+    Ok((spec, None))
+}
+
+/// `\r`, `\n`, `\\` and `\xHH` in a `text=` payload.
+fn unescape(text: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut bytes = text.bytes();
+    while let Some(b) = bytes.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        match bytes.next() {
+            Some(b'r') => out.push(b'\r'),
+            Some(b'n') => out.push(b'\n'),
+            Some(b'\\') => out.push(b'\\'),
+            Some(b'x') => {
+                let hi = bytes.next();
+                let lo = bytes.next();
+                let pair = [hi.unwrap_or(b'?'), lo.unwrap_or(b'?')];
+                match std::str::from_utf8(&pair)
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
+                    Some(v) => out.push(v),
+                    None => return err("`text=`: `\\x` needs two hex digits"),
+                }
+            }
+            _ => return err("`text=`: unknown escape (\\r, \\n, \\\\ or \\xHH)"),
+        }
+    }
+    if out.len() > 65535 {
+        return err("`text=`: too long");
+    }
+    Ok(out)
 }
 
 /// Splits at spaces, keeping a parenthesised group (which may nest and
@@ -432,6 +530,8 @@ impl IpHdr {
 enum L4 {
     Tcp(Tcp),
     Udp(Udp),
+    Sctp(Sctp),
+    UdpLite(UdpLite),
     Icmp(Icmp),
     Raw(u8),
 }
@@ -606,6 +706,236 @@ impl Udp {
     }
 }
 
+struct UdpLite {
+    sport: u16,
+    dport: u16,
+    cscov: u16,
+    sumproto: u8,
+    csum: Csum,
+}
+
+impl UdpLite {
+    fn parse(opts: &mut Opts, sport: u16, dport: u16) -> Result<Self> {
+        Ok(UdpLite {
+            sport,
+            dport,
+            cscov: opts.num("cscov")?.unwrap_or(0),
+            sumproto: opts.num("sumproto")?.unwrap_or(136),
+            csum: l4_checksum(opts)?,
+        })
+    }
+
+    fn emit(&self, ip: &IpHdr, payload: &[u8]) -> Result<Vec<u8>> {
+        let pseudo = ip.pseudo(self.sumproto, 8 + payload.len())?;
+        let mut s = Vec::with_capacity(8 + payload.len());
+        s.extend_from_slice(&self.sport.to_be_bytes());
+        s.extend_from_slice(&self.dport.to_be_bytes());
+        s.extend_from_slice(&self.cscov.to_be_bytes());
+        s.extend_from_slice(&[0, 0]);
+        s.extend_from_slice(payload);
+        let covered = match usize::from(self.cscov) {
+            0 => s.len(),
+            n => n.min(s.len()),
+        };
+        // RFC 3828 3.1: a computed 0 is sent as all ones (0 is illegal).
+        let c = match checksum(&[&pseudo, &s[..covered]]) {
+            0 => 0xFFFF,
+            c => c,
+        };
+        s[6..8].copy_from_slice(&self.csum.apply(c).to_be_bytes());
+        Ok(s)
+    }
+}
+
+struct Sctp {
+    sport: u16,
+    dport: u16,
+    vtag: u32,
+    chunks: Vec<u8>,
+    csum: SctpCsum,
+}
+
+#[derive(Clone, Copy)]
+enum SctpCsum {
+    Good,
+    Bad,
+    Fixed(u32),
+}
+
+impl Sctp {
+    fn parse(opts: &mut Opts, sport: u16, dport: u16) -> Result<Self> {
+        let fixed = opts.num::<u32>("csum")?;
+        let csum = match (fixed, opts.flag("badsum")?) {
+            (Some(_), true) => return err("`csum=` and `badsum` together"),
+            (Some(v), false) => SctpCsum::Fixed(v),
+            (None, true) => SctpCsum::Bad,
+            (None, false) => SctpCsum::Good,
+        };
+        let chunks = match opts.value("chunks")? {
+            Some(list) => sctp_chunks(list)?,
+            None => Vec::new(),
+        };
+        Ok(Sctp {
+            sport,
+            dport,
+            vtag: opts.num("vtag")?.unwrap_or(0),
+            chunks,
+            csum,
+        })
+    }
+
+    fn emit(&self, payload: &[u8]) -> Vec<u8> {
+        let mut s = Vec::with_capacity(12 + self.chunks.len() + payload.len());
+        s.extend_from_slice(&self.sport.to_be_bytes());
+        s.extend_from_slice(&self.dport.to_be_bytes());
+        s.extend_from_slice(&self.vtag.to_be_bytes());
+        s.extend_from_slice(&[0; 4]);
+        s.extend_from_slice(&self.chunks);
+        s.extend_from_slice(payload);
+        let good = crc32c(&s).to_le_bytes();
+        let c = match self.csum {
+            SctpCsum::Good => good,
+            SctpCsum::Bad => [good[0] ^ 1, good[1], good[2], good[3]],
+            SctpCsum::Fixed(v) => v.to_be_bytes(),
+        };
+        s[8..12].copy_from_slice(&c);
+        s
+    }
+}
+
+/// CRC32c (the SCTP checksum, RFC 9260 appendix A), bit by bit.
+fn crc32c(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0x82f6_3b78
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// The bytes of a `chunks=` list.
+fn sctp_chunks(text: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for item in text.split(',') {
+        let mut parts = item.split(':');
+        let head = parts.next().unwrap_or_default();
+        let args: Vec<&str> = parts.collect();
+        let (name, flags) = match head.split_once('/') {
+            Some((n, f)) => (n, Some(number::<u8>("chunk flags", f)?)),
+            None => (head, None),
+        };
+        let arity = |lo: usize, hi: usize| -> Result<()> {
+            if (lo..=hi).contains(&args.len()) {
+                Ok(())
+            } else {
+                err(format!("SCTP chunk `{item}`: wrong number of values"))
+            }
+        };
+        let num32 = |i: usize, dflt: u32| -> Result<u32> {
+            args.get(i).map_or(Ok(dflt), |a| number("chunk value", a))
+        };
+        let init = |tag: u32, tsn: u32| -> Vec<u8> {
+            let mut v = tag.to_be_bytes().to_vec();
+            v.extend_from_slice(&65536u32.to_be_bytes());
+            v.extend_from_slice(&[0, 10, 0, 10]);
+            v.extend_from_slice(&tsn.to_be_bytes());
+            v
+        };
+        let (ty, default_flags, value): (u8, u8, Vec<u8>) = match name {
+            "init" | "init_ack" => {
+                arity(1, 2)?;
+                let mut v = init(num32(0, 0)?, num32(1, 1)?);
+                if name == "init_ack" {
+                    // A State Cookie parameter (type 7).
+                    v.extend_from_slice(&[0, 7, 0, 12]);
+                    v.extend_from_slice(&[0xc0; 8]);
+                }
+                (if name == "init" { 1 } else { 2 }, 0, v)
+            }
+            "data" => {
+                arity(1, 2)?;
+                let n = usize::try_from(num32(1, 4)?).unwrap_or(usize::MAX);
+                if n > 65000 {
+                    return err(format!("SCTP chunk `{item}`: too long"));
+                }
+                let mut v = num32(0, 0)?.to_be_bytes().to_vec();
+                // Stream 0, sequence 0, payload protocol 0.
+                v.extend_from_slice(&[0; 8]);
+                v.resize(v.len() + n, 0xd0);
+                (0, 0x03, v)
+            }
+            "sack" => {
+                arity(1, 1)?;
+                let mut v = num32(0, 0)?.to_be_bytes().to_vec();
+                // a_rwnd, no gap blocks, no duplicates.
+                v.extend_from_slice(&65536u32.to_be_bytes());
+                v.extend_from_slice(&[0; 4]);
+                (3, 0, v)
+            }
+            "heartbeat" | "heartbeat_ack" => {
+                arity(0, 0)?;
+                // Heartbeat Info (type 1) with 4 bytes of sender data.
+                let v = vec![0, 1, 0, 8, 0x4b, 0x4b, 0x4b, 0x4b];
+                (if name == "heartbeat" { 4 } else { 5 }, 0, v)
+            }
+            "abort" => arity(0, 0).map(|()| (6, 0, Vec::new()))?,
+            "shutdown" => {
+                arity(1, 1)?;
+                (7, 0, num32(0, 0)?.to_be_bytes().to_vec())
+            }
+            "shutdown_ack" => arity(0, 0).map(|()| (8, 0, Vec::new()))?,
+            "error" => arity(0, 0).map(|()| (9, 0, Vec::new()))?,
+            "cookie_echo" => {
+                arity(0, 1)?;
+                let n = usize::try_from(num32(0, 8)?).unwrap_or(usize::MAX);
+                if n > 65000 {
+                    return err(format!("SCTP chunk `{item}`: too long"));
+                }
+                (10, 0, vec![0xc0; n])
+            }
+            "cookie_ack" => arity(0, 0).map(|()| (11, 0, Vec::new()))?,
+            "shutdown_complete" => arity(0, 0).map(|()| (14, 0, Vec::new()))?,
+            "chunk" => {
+                arity(1, 2)?;
+                let v = match args.get(1) {
+                    Some(h) => match hex::decode(h) {
+                        Some(b) => b,
+                        None => return err(format!("SCTP chunk `{item}`: not hex")),
+                    },
+                    None => Vec::new(),
+                };
+                (number("chunk type", args[0])?, 0, v)
+            }
+            "raw" => {
+                arity(1, 1)?;
+                if flags.is_some() {
+                    return err(format!("SCTP chunk `{item}`: raw bytes take no flags"));
+                }
+                match hex::decode(args[0]) {
+                    Some(b) => out.extend_from_slice(&b),
+                    None => return err(format!("SCTP chunk `{item}`: not hex")),
+                }
+                continue;
+            }
+            _ => return err(format!("unknown SCTP chunk `{item}`")),
+        };
+        let Ok(len) = u16::try_from(4 + value.len()) else {
+            return err(format!("SCTP chunk `{item}`: too long"));
+        };
+        out.extend_from_slice(&[ty, flags.unwrap_or(default_flags)]);
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(&value);
+        out.resize(out.len().next_multiple_of(4), 0);
+    }
+    Ok(out)
+}
+
 struct Icmp {
     kind: u8,
     code: u8,
@@ -774,6 +1104,55 @@ mod tests {
     }
 
     #[test]
+    fn sctp_matches_scapy() {
+        // IP(src="10.0.0.2", dst="198.51.100.2")/SCTP(sport=5000, dport=80,
+        // tag=0)/SCTPChunkInit(init_tag=1, a_rwnd=65536, n_out_streams=10,
+        // n_in_streams=10, init_tsn=1)
+        assert_eq!(
+            hexed("sctp 10.0.0.2:5000 > 198.51.100.2:80 chunks=init:1"),
+            SCAPY_SCTP_INIT
+        );
+        // ...SCTP(sport=80, dport=5000, tag=7)/SCTPChunkData(tsn=3,
+        // beginning=1, ending=1, data=b"\xd0"*5)/SCTPChunkAbort(TCB=1)
+        assert_eq!(
+            hexed("sctp 198.51.100.2:80 > 10.0.0.2:5000 vtag=7 chunks=data:3:5,abort/1"),
+            SCAPY_SCTP_DATA_ABORT
+        );
+        let bad = build("sctp 1.1.1.1:1 > 2.2.2.2:2 chunks=cookie_ack badsum").unwrap();
+        let good = build("sctp 1.1.1.1:1 > 2.2.2.2:2 chunks=cookie_ack").unwrap();
+        assert_eq!(bad[20..28], good[20..28]);
+        assert_ne!(bad[28..32], good[28..32]);
+        let fixed = build("sctp 1.1.1.1:1 > 2.2.2.2:2 csum=0x01020304 chunks=raw:0b00").unwrap();
+        assert_eq!(fixed[28..], [1, 2, 3, 4, 0x0b, 0]);
+    }
+
+    const SCAPY_SCTP_INIT: &str =
+        "45000034000100004084460e0a000002c63364021388005000000000495752e7010000140000000100010000000a000a00000001";
+    const SCAPY_SCTP_DATA_ABORT: &str =
+        "4500003c0001000040844606c63364020a0000020050138800000007e98f34ec00030015000000030000000000000000d0d0d0d0d000000006010004";
+
+    #[test]
+    fn udplite_coverage_and_pseudo_protocol() {
+        // Checked with Python: RFC 1071 over the pseudo-header (protocol
+        // 136, length 12) and the first 8 bytes.
+        let p = build("udplite 10.0.0.2:5001 > 198.51.100.2:53 cscov=8 data=01020304").unwrap();
+        assert_eq!(hex::encode(&p[20..]), "138900350008b76d01020304");
+        let whole = build("udplite 10.0.0.2:5001 > 198.51.100.2:53 data=01020304").unwrap();
+        let as_udp =
+            build("udplite 10.0.0.2:5001 > 198.51.100.2:53 sumproto=17 data=01020304").unwrap();
+        assert_eq!(p[9], 136);
+        let (a, b) = (
+            u16::from_be_bytes([whole[26], whole[27]]),
+            u16::from_be_bytes([as_udp[26], as_udp[27]]),
+        );
+        // One's complement: the sums differ by exactly 136 - 17.
+        assert_eq!(
+            sum(&[&(!a).to_be_bytes()]),
+            sum(&[&(!b).to_be_bytes(), &[0, 119]])
+        );
+    }
+
+    #[test]
     fn raw_ip_matches_scapy() {
         assert_eq!(hexed("ip 1.1.1.1 > 2.2.2.2 proto=47 len=8"), SCAPY_GRE);
     }
@@ -871,12 +1250,33 @@ mod tests {
     }
 
     #[test]
+    fn text_is_the_rest_of_the_line_with_escapes() {
+        let p =
+            build("tcp 1.2.3.4:1 > 5.6.7.8:21 flags=PA df text=PORT 1,2,3,4,5,6\\r\\n").unwrap();
+        assert_eq!(&p[40..], b"PORT 1,2,3,4,5,6\r\n");
+        assert_eq!(p[6] & 0x40, 0x40, "options before text= apply");
+        let u = build("udp 1.2.3.4:1 > 5.6.7.8:69 text=\\x00\\x01a b\\\\").unwrap();
+        assert_eq!(&u[28..], b"\x00\x01a b\\");
+        assert_eq!(
+            u,
+            build("udp 1.2.3.4:1 > 5.6.7.8:69 data=00016120625c").unwrap()
+        );
+    }
+
+    #[test]
     fn errors_are_clear() {
         for (spec, want) in [
             ("tcp 1.2.3.4 > 5.6.7.8:1", "expected ADDRESS:PORT"),
             ("tcp 1.2.3.4:1 5.6.7.8:1", "expected `KIND SRC > DST"),
             ("tcp 1.2.3.4:1 - 5.6.7.8:1 x", "expected `>`"),
-            ("sctp 1.2.3.4 > 5.6.7.8", "unknown kind"),
+            ("dccp 1.2.3.4 > 5.6.7.8", "unknown kind"),
+            (
+                "sctp 1.2.3.4:1 > 5.6.7.8:2 chunks=foo",
+                "unknown SCTP chunk",
+            ),
+            ("sctp 1.2.3.4:1 > 5.6.7.8:2 chunks=init", "wrong number"),
+            ("sctp 1.2.3.4:1 > 5.6.7.8:2 chunks=raw/1:00", "no flags"),
+            ("sctp 1.2.3.4:1 > 5.6.7.8:2 csum=1 badsum", "together"),
             ("udp 1.2.3.4:1 > 5.6.7.8:70000", "not a number in range"),
             ("udp 1.2.3.4:1 > 5.6.7.8:7 ttl=256", "`ttl=256`"),
             (
@@ -899,6 +1299,12 @@ mod tests {
             ("icmp 1.2.3.4 > 5.6.7.8 ping quote=(udp", "without `)`"),
             ("ip 1.2.3.4 > 5.6.7.8", "needs proto=N"),
             ("udp 1.2.3.4:1 > 5.6.7.8:7 len=70000", "too long"),
+            ("udp 1.2.3.4:1 > 5.6.7.8:7 text=a\\q", "unknown escape"),
+            ("udp 1.2.3.4:1 > 5.6.7.8:7 text=\\x4", "two hex digits"),
+            (
+                "udp 1.2.3.4:1 > 5.6.7.8:7 len=1 text=a",
+                "with `data=` or `len=`",
+            ),
         ] {
             match build(spec) {
                 Ok(_) => panic!("{spec}: built"),

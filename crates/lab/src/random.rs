@@ -153,6 +153,9 @@ pub fn to_json(sc: &Scenario) -> String {
         let _ = writeln!(out, "  \"sysctl\": {},", s(&sc.sysctl));
     }
     let _ = writeln!(out, "  \"rules\": {},", s(&sc.rules));
+    if !sc.random_nat.is_empty() {
+        let _ = writeln!(out, "  \"random_nat\": {},", s(&sc.random_nat));
+    }
     list(
         &mut out,
         "packets",
@@ -372,6 +375,7 @@ impl<'r> Gen<'r> {
                 .map(|n| Interface {
                     name: n.name.clone(),
                     addr: Some(format!("{}/{}", n.router, n.prefix)),
+                    mtu: None,
                 })
                 .collect(),
             routes: vec![format!(
@@ -380,6 +384,7 @@ impl<'r> Gen<'r> {
             )],
             sysctl: Sysctls::default(),
             rules,
+            random_nat: Vec::new(),
             packets,
         })
     }

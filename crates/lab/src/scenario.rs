@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! {"interfaces": [{"name": "eth0", "addr": "198.51.100.1/24"}, ...],
+//!                                                (optional "mtu": 1400)
 //!  "routes": ["default dev eth0", ...],                         (optional)
 //!  "sysctl": {"net.netfilter.nf_conntrack_tcp_loose": "0"},     (optional, after the rules)
 //!  "rules": "<iptables-restore text>",
@@ -16,8 +17,24 @@
 //! is refused (the oracle ignores unknown keys, which hides typos), as are
 //! packets naming an undeclared interface and ambiguous packets.
 //!
+//! Two more additions of this lab, for NAT bindings Linux chooses at
+//! random (a port clash, `--random`, `--random-fully`):
+//! - a `pkt` line may refer to what left the host for an earlier input
+//!   packet K (the first packet that left for it): `{K.src}`, `{K.dst}`,
+//!   `{K.sport}`, `{K.dport}` (ports of TCP, UDP, UDP-Lite and SCTP) and
+//!   `{K.id}` (an ICMP echo's id), so that an answer goes to whatever
+//!   binding was chosen, e.g. `udp 203.0.113.5:53 > {0.src}:{0.sport}`;
+//!   the packet is built when it is sent, by each harness from its own
+//!   outputs;
+//! - `"random_nat": ["ADDR[-ADDR][:PORT[-PORT]]", ...]` names the ranges
+//!   such choices are made in; the outcome is then compared with the
+//!   golden by rule (`compare::compare_by_rule`) rather than byte for
+//!   byte.
+//!
 //! The outcome: for each input packet, the packets that left each
-//! interface; `iptables-save -c`; `conntrack -L -o extended`.
+//! interface; `iptables-save -c`; `conntrack -L -o extended`; `conntrack
+//! -L expect`; from the engine only, what LOG and NFLOG rules reported
+//! (`log`).
 
 use std::collections::HashSet;
 use std::fmt;
@@ -58,6 +75,9 @@ pub struct Scenario {
     #[serde(default, skip_serializing_if = "Sysctls::is_empty")]
     pub sysctl: Sysctls,
     pub rules: String,
+    /// Ranges of NAT bindings chosen at random (see the module comment).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub random_nat: Vec<String>,
     pub packets: Vec<Packet>,
 }
 
@@ -68,6 +88,56 @@ pub struct Interface {
     /// `ip addr add` syntax, e.g. `198.51.100.1/24`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
+    /// `ip link set NAME mtu N` (68-65535); 1500 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
+}
+
+/// A host without packets or rules: its interfaces, routes and sysctl
+/// settings (`palisade replay --topology`), in the scenario's JSON form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Host {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    pub interfaces: Vec<Interface>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Sysctls::is_empty")]
+    pub sysctl: Sysctls,
+}
+
+impl Host {
+    pub fn from_json(text: &str) -> Result<Host, ScenarioError> {
+        serde_json::from_str(text).map_err(|e| ScenarioError(format!("topology: {e}")))
+    }
+
+    pub fn load(path: &Path) -> std::io::Result<Host> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        Host::from_json(&text).map_err(|e| ScenarioError(format!("{}: {e}", path.display())).into())
+    }
+
+    /// Refuses what a scenario of this host would refuse (interface
+    /// names).
+    pub fn check(&self) -> Result<(), ScenarioError> {
+        self.scenario("", Vec::new()).map(|_| ())
+    }
+
+    /// The scenario of this host with `rules` and `packets`, checked.
+    pub fn scenario(&self, rules: &str, packets: Vec<Packet>) -> Result<Scenario, ScenarioError> {
+        let sc = Scenario {
+            comment: None,
+            interfaces: self.interfaces.clone(),
+            routes: self.routes.clone(),
+            sysctl: self.sysctl.clone(),
+            rules: rules.to_string(),
+            packets,
+            random_nat: Vec::new(),
+        };
+        sc.check()?;
+        Ok(sc)
+    }
 }
 
 /// `sysctl` settings in the order given (a JSON object; values are
@@ -193,7 +263,12 @@ impl TryFrom<RawPacket> for Packet {
                 Some(b) => b,
                 None => return fail(&format!("packet hex is not hex: {h:?}")),
             },
-            (None, Some(p)) => pkt::build(p).map_err(|e| ScenarioError(e.to_string()))?,
+            (None, Some(p)) => {
+                // A packet answering an earlier output is built, for now,
+                // with placeholders: its syntax is checked here.
+                let spec = expand_refs(p, None)?;
+                pkt::build(&spec).map_err(|e| ScenarioError(e.to_string()))?
+            }
             _ => return fail("a packet needs exactly one of \"hex\" and \"pkt\""),
         };
         Ok(Packet {
@@ -220,6 +295,112 @@ impl From<Packet> for RawPacket {
             pkt: p.pkt,
             at: p.at,
             comment: p.comment,
+        }
+    }
+}
+
+/// A `{K.FIELD}` reference in a `pkt` line (see the module comment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct OutputRef<'a> {
+    packet: usize,
+    field: &'a str,
+}
+
+/// The references of a `pkt` line, with where each stands.
+fn output_refs(spec: &str) -> Result<Vec<(std::ops::Range<usize>, OutputRef<'_>)>, ScenarioError> {
+    let mut refs = Vec::new();
+    let mut rest = 0;
+    while let Some(open) = spec[rest..].find('{').map(|i| rest + i) {
+        let Some(close) = spec[open..].find('}').map(|i| open + i) else {
+            return Err(ScenarioError(format!("pkt `{spec}`: `{{` without `}}`")));
+        };
+        let inner = &spec[open + 1..close];
+        let parsed = inner.split_once('.').and_then(|(k, f)| {
+            let packet = k.parse().ok()?;
+            matches!(f, "src" | "dst" | "sport" | "dport" | "id")
+                .then_some(OutputRef { packet, field: f })
+        });
+        let Some(r) = parsed else {
+            return Err(ScenarioError(format!(
+                "pkt `{spec}`: `{{{inner}}}` is not {{K.src}}, {{K.dst}}, {{K.sport}}, {{K.dport}} or {{K.id}}"
+            )));
+        };
+        refs.push((open..close + 1, r));
+        rest = close + 1;
+    }
+    Ok(refs)
+}
+
+/// The value of field `f` in packet `bytes` (an IPv4 datagram).
+fn field_of(bytes: &[u8], f: &str) -> Option<String> {
+    let hl = usize::from(*bytes.first()? & 0x0f) * 4;
+    let ip = bytes.get(..20)?;
+    let addr = |at: usize| std::net::Ipv4Addr::new(ip[at], ip[at + 1], ip[at + 2], ip[at + 3]);
+    let proto = ip[9];
+    let first_fragment = u16::from_be_bytes([ip[6], ip[7]]) & 0x1fff == 0;
+    let be16 = |at: usize| -> Option<u16> {
+        let b = bytes.get(hl + at..hl + at + 2)?;
+        Some(u16::from_be_bytes([b[0], b[1]]))
+    };
+    let ports = first_fragment && matches!(proto, 6 | 17 | 132 | 136);
+    match f {
+        "src" => Some(addr(12).to_string()),
+        "dst" => Some(addr(16).to_string()),
+        "sport" if ports => be16(0).map(|p| p.to_string()),
+        "dport" if ports => be16(2).map(|p| p.to_string()),
+        "id" if first_fragment && proto == 1 => be16(4).map(|p| p.to_string()),
+        _ => None,
+    }
+}
+
+/// A `pkt` line with its references replaced by what left the host
+/// (`outputs`, one list per earlier input), or by placeholders (0.0.0.0,
+/// 0) when `outputs` is `None`.
+fn expand_refs(spec: &str, outputs: Option<&[Vec<Output>]>) -> Result<String, ScenarioError> {
+    let refs = output_refs(spec)?;
+    if refs.is_empty() {
+        return Ok(spec.to_string());
+    }
+    let mut out = String::with_capacity(spec.len());
+    let mut at = 0;
+    for (span, r) in refs {
+        out.push_str(&spec[at..span.start]);
+        let value = match outputs {
+            None if matches!(r.field, "src" | "dst") => "0.0.0.0".to_string(),
+            None => "0".to_string(),
+            Some(outs) => {
+                let sent = outs
+                    .get(r.packet)
+                    .and_then(|o| o.first())
+                    .and_then(|o| hex::decode(&o.hex));
+                sent.as_deref()
+                    .and_then(|b| field_of(b, r.field))
+                    .ok_or_else(|| {
+                        ScenarioError(format!(
+                            "pkt `{spec}`: no {} in what left for packet {}",
+                            r.field, r.packet
+                        ))
+                    })?
+            }
+        };
+        out.push_str(&value);
+        at = span.end;
+    }
+    out.push_str(&spec[at..]);
+    Ok(out)
+}
+
+impl Packet {
+    /// The bytes to send, given what left the host for the inputs before
+    /// this one: as given, or built now when the `pkt` line refers to
+    /// earlier outputs.
+    pub fn bytes_after(&self, outputs: &[Vec<Output>]) -> Result<Vec<u8>, ScenarioError> {
+        match &self.pkt {
+            Some(spec) if spec.contains('{') => {
+                let spec = expand_refs(spec, Some(outputs))?;
+                pkt::build(&spec).map_err(|e| ScenarioError(e.to_string()))
+            }
+            _ => Ok(self.bytes.clone()),
         }
     }
 }
@@ -258,6 +439,12 @@ impl Scenario {
             if !names.insert(n.as_str()) {
                 return Err(ScenarioError(format!("interface {n:?} declared twice")));
             }
+            // drivers/net/tun.c: MIN_MTU 68, MAX_MTU 65535.
+            if itf.mtu.is_some_and(|m| !(68..=65535).contains(&m)) {
+                return Err(ScenarioError(format!(
+                    "interface {n:?}: MTU must be 68-65535"
+                )));
+            }
         }
         for (i, p) in self.packets.iter().enumerate() {
             match &p.via {
@@ -273,16 +460,50 @@ impl Scenario {
                 }
                 _ => {}
             }
+            if let Some(spec) = &p.pkt {
+                for (_, r) in output_refs(spec)? {
+                    if r.packet >= i {
+                        return Err(ScenarioError(format!(
+                            "packet {i}: {{{}.{}}} refers to a packet not sent before it",
+                            r.packet, r.field
+                        )));
+                    }
+                }
+            }
+        }
+        for r in &self.random_nat {
+            crate::compare::NatRange::parse(r)?;
         }
         Ok(())
     }
 
+    /// The `random_nat` ranges (checked when the scenario was loaded).
+    pub fn random_nat_ranges(&self) -> Result<Vec<crate::compare::NatRange>, ScenarioError> {
+        self.random_nat
+            .iter()
+            .map(|r| crate::compare::NatRange::parse(r))
+            .collect()
+    }
+
+    /// The host this scenario runs on.
+    pub fn host(&self) -> Host {
+        Host {
+            comment: None,
+            interfaces: self.interfaces.clone(),
+            routes: self.routes.clone(),
+            sysctl: self.sysctl.clone(),
+        }
+    }
+
     /// The same scenario with every packet given as hex, for tools that
-    /// know only the oracle's format.
+    /// know only the oracle's format (a packet referring to earlier
+    /// outputs keeps its `pkt` line: it has no bytes before it is sent).
     pub fn expanded(&self) -> Scenario {
         let mut sc = self.clone();
         for p in &mut sc.packets {
-            p.pkt = None;
+            if !p.pkt.as_deref().is_some_and(|s| s.contains('{')) {
+                p.pkt = None;
+            }
         }
         sc
     }
@@ -333,10 +554,40 @@ pub struct Outcome {
     /// `conntrack -L -o extended` afterwards.
     #[serde(default)]
     pub conntrack: String,
+    /// `conntrack -L expect` afterwards (the helpers' expectations);
+    /// absent from the JSON when empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub expect: String,
     /// Local packets the kernel refused to send (kernel_oracle.py stops
     /// instead); absent from the JSON when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub send_errors: Vec<SendError>,
+    /// What LOG and NFLOG rules reported: filled by the engine only (Linux
+    /// writes no LOG line from a non-initial namespace and NFLOG has no
+    /// listener there), so comparisons ignore it; absent when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log: Vec<LogEntry>,
+}
+
+/// One LOG or NFLOG report, with the input packet that caused it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", deny_unknown_fields)]
+pub enum LogEntry {
+    /// A kernel log message: syslog level and text (no timestamp).
+    #[serde(rename = "LOG")]
+    Log {
+        packet: usize,
+        level: u8,
+        line: String,
+    },
+    /// A packet for nfnetlink_log group `group`, `len` bytes long.
+    #[serde(rename = "NFLOG")]
+    Nflog {
+        packet: usize,
+        group: u16,
+        prefix: String,
+        len: usize,
+    },
 }
 
 /// A local packet that `sendto` refused.
@@ -446,6 +697,18 @@ mod tests {
             let e = Scenario::from_json(&v.to_string()).unwrap_err();
             assert!(e.0.contains(want), "{json}: {e}");
         }
+        for bad in [67, 65536] {
+            let mut v = base.clone();
+            v["interfaces"][0]["mtu"] = bad.into();
+            let e = Scenario::from_json(&v.to_string()).unwrap_err();
+            assert!(e.0.contains("MTU must be 68-65535"), "{e}");
+        }
+        let mut v = base.clone();
+        v["interfaces"][0]["mtu"] = 1400.into();
+        assert_eq!(
+            Scenario::from_json(&v.to_string()).unwrap().interfaces[0].mtu,
+            Some(1400)
+        );
         let mut v = base.clone();
         v["sysctls"] = serde_json::json!({});
         assert!(Scenario::from_json(&v.to_string()).is_err());
@@ -467,5 +730,38 @@ mod tests {
             serde_json::from_str::<serde_json::Value>(text).unwrap()
         );
         assert_eq!(Outcome::from_json("{}").unwrap(), Outcome::default());
+    }
+
+    #[test]
+    fn log_entries_in_json() {
+        let o = Outcome {
+            log: vec![
+                LogEntry::Log {
+                    packet: 0,
+                    level: 4,
+                    line: "IN=eth0 OUT= ".into(),
+                },
+                LogEntry::Nflog {
+                    packet: 1,
+                    group: 2,
+                    prefix: "p".into(),
+                    len: 28,
+                },
+            ],
+            ..Outcome::default()
+        };
+        let v: serde_json::Value = serde_json::from_str(&o.to_json_pretty()).unwrap();
+        assert_eq!(
+            v["log"],
+            serde_json::json!([
+                {"kind": "LOG", "packet": 0, "level": 4, "line": "IN=eth0 OUT= "},
+                {"kind": "NFLOG", "packet": 1, "group": 2, "prefix": "p", "len": 28}
+            ])
+        );
+        assert_eq!(Outcome::from_json(&o.to_json_pretty()).unwrap(), o);
+        // Absent when empty, as in the kernel's outcomes.
+        let v: serde_json::Value =
+            serde_json::from_str(&Outcome::default().to_json_pretty()).unwrap();
+        assert!(v.get("log").is_none());
     }
 }

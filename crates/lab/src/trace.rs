@@ -8,7 +8,7 @@ use palisade_engine::{Outputs, Time};
 use palisade_rules::model::Ruleset;
 
 use crate::kernel_trace::{Step, StepKind};
-use crate::scenario::{Scenario, ScenarioError};
+use crate::scenario::{Output, Packet, Scenario, ScenarioError};
 use crate::simulate::{arrival_times, build_engine, ingress_of};
 
 /// What happened to the traced packet.
@@ -55,18 +55,35 @@ pub fn trace(sc: &Scenario, index: usize, seed: u64) -> Result<Traced, ScenarioE
     let mut engine = build_engine(sc, seed)?;
     let times = arrival_times(sc);
     let mut out = Outputs::default();
+    // What left for each packet before: a packet may be built from it.
+    let mut outputs: Vec<Vec<Output>> = Vec::with_capacity(index);
+    let bytes_of = |i: usize, p: &Packet, outputs: &[Vec<Output>]| {
+        p.bytes_after(outputs)
+            .map_err(|e| err(format!("packet {i}: {e}")))
+    };
     for (i, p) in sc.packets.iter().enumerate().take(index) {
         let ingress = ingress_of(&engine, i, &p.via)?;
         out.clear();
-        engine.process(times[i], ingress, p.bytes.clone(), &mut out);
+        engine.process(times[i], ingress, bytes_of(i, p, &outputs)?, &mut out);
+        let topo = engine.topology();
+        outputs.push(
+            out.packets
+                .iter()
+                .map(|(dev, bytes)| Output {
+                    out: topo.interface(*dev).name.clone(),
+                    hex: crate::hex::encode(bytes),
+                })
+                .collect(),
+        );
     }
     let p = &sc.packets[index];
     let now = times[index];
     let ingress = ingress_of(&engine, index, &p.via)?;
+    let bytes = bytes_of(index, p, &outputs)?;
     let before = engine.conntrack().clone();
     engine.set_tracing(true);
     out.clear();
-    engine.process(now, ingress, p.bytes.clone(), &mut out);
+    engine.process(now, ingress, bytes, &mut out);
     let events = engine.take_trace();
     engine.set_tracing(false);
 

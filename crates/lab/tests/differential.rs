@@ -2,29 +2,19 @@
 //! palisade's engine, compared with what the real kernel did (its
 //! recorded `X.linux.json`, produced by `palisade-lab record`). Needs no
 //! root; `kernel_live.rs` re-checks the goldens against the live kernel.
+//! Scenarios naming `random_nat` ranges are compared by rule
+//! (`compare::compare_by_rule`), the others byte for byte.
 
 use std::path::Path;
 
-use palisade_lab::compare::compare;
+use palisade_lab::compare::compare_for;
 use palisade_lab::scenario::{golden_path, scenario_files, Outcome, Scenario};
 use palisade_lab::simulate::{simulate, DEFAULT_SEED};
 
 /// Scenarios the engine does not reproduce yet, each with the reason.
 /// Listed, not hidden: the suite prints them, and an entry that starts
 /// to agree fails the test so it gets removed.
-const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
-    (
-        "conntrack/fragments_with_conntrack.json",
-        "nf_defrag_ipv4 is not modelled: with conntrack on, Linux reassembles \
-         fragments before PREROUTING (holding lone ones) and refragments on \
-         output; the engine tracks and forwards each fragment as it comes",
-    ),
-    (
-        "conntrack/sctp_tracker.json",
-        "no SCTP tracker (nf_conntrack_proto_sctp.c): the engine tracks SCTP as \
-         generic, without ports, states, verification tags or SCTP's timeouts",
-    ),
-];
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
 
 #[test]
 fn engine_agrees_with_linux() {
@@ -45,7 +35,7 @@ fn engine_agrees_with_linux() {
             .and_then(|linux| {
                 let sc = Scenario::load(file).map_err(|e| e.to_string())?;
                 let ours = simulate(&sc, DEFAULT_SEED).map_err(|e| e.to_string())?;
-                Ok(compare(&linux, &ours))
+                compare_for(&sc, &linux, &ours).map_err(|e| e.to_string())
             });
         match (result, expected_diff) {
             (Ok(d), None) if d.is_empty() => same += 1,

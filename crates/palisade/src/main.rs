@@ -7,6 +7,7 @@
 //! library that would reinterpret their options.
 
 mod iptables;
+mod replay;
 mod simulate;
 mod state;
 mod trace;
@@ -25,6 +26,9 @@ Commands:
   simulate [--seed N] FILE   run a packet scenario (JSON) through the engine
                              and print what leaves each interface, the
                              counters and the connection table
+  replay --topology HOST.json [--rules FILE] [-o OUT.pcapng] CAPTURE
+                             run a pcap/pcapng capture through the engine
+                             and write what leaves each interface
   trace RULES PACKET...      follow one packet through the rules, rule by
                              rule (palisade trace --help)
 
@@ -93,6 +97,13 @@ fn main() -> ExitCode {
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect();
             return ExitCode::from(simulate::run(&words));
+        }
+        if sub == "replay" {
+            let words: Vec<String> = args[i + 1..]
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            return ExitCode::from(replay::run(&words, state.as_deref()));
         }
         if sub == "trace" {
             let words: Vec<String> = args[i + 1..]

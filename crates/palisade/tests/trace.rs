@@ -26,12 +26,7 @@ use palisade_lab::trace::{kernel_walks, packets_seen, trace};
 
 /// Scenarios whose walks differ from Linux, and why (as in the lab's
 /// differential test).
-const KNOWN_DIFFERENCES: &[(&str, &str)] = &[(
-    "crates/lab/scenarios/conntrack/fragments_with_conntrack.json",
-    "nf_defrag_ipv4 is not modelled: with conntrack on, Linux reassembles \
-     fragments before PREROUTING (holding lone ones), so its tables see one \
-     datagram where the engine's see each fragment",
-)];
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -384,9 +379,9 @@ fn the_command_line_form_traces_the_same_packet() {
     std::fs::write(&rules, &sc.rules).expect("rules file");
     let o = palisade(
         &[
-            "--iface",
+            "--addr",
             "eth0=198.51.100.1/24",
-            "--iface",
+            "--addr",
             "docker0=172.17.0.1/16",
             "--route",
             "default via 198.51.100.254 dev eth0",
@@ -481,7 +476,7 @@ fn without_a_host_the_interfaces_come_from_the_packet_and_rules() {
     let text = stdout(&o);
     assert!(
         text.starts_with(
-            "note: no --topology or --iface: interfaces eth9, wan, lan without addresses, \
+            "note: no --topology or --addr: interfaces eth9, wan, lan without addresses, \
              no routes"
         ),
         "{text}"

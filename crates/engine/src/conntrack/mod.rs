@@ -6,6 +6,10 @@
 //! leaves the last hook (`confirm`, at POSTROUTING or INPUT); if the
 //! packet is dropped first, the connection is discarded.
 
+pub mod expect;
+pub mod helper;
+pub mod sctp;
+pub mod seqadj;
 pub mod tcp;
 pub mod tuple;
 
@@ -16,8 +20,11 @@ use std::net::Ipv4Addr;
 use crate::hash::SipBuild;
 use crate::time::Time;
 use crate::wire::checksum;
-use crate::wire::ipv4::{PROTO_ICMP, PROTO_TCP, PROTO_UDP};
+use crate::wire::ipv4::{PROTO_ICMP, PROTO_SCTP, PROTO_TCP, PROTO_UDP, PROTO_UDPLITE};
 use crate::wire::transport::{Summary, L4};
+use expect::{Expect, Expectations};
+use helper::{Help, Helper};
+use sctp::{SctpSettings, SctpTrack, SctpVerdict};
 use tcp::{ConnFacts, TcpSegment, TcpSettings, TcpTrack, TcpVerdict};
 pub use tuple::{Dir, Tuple};
 
@@ -29,10 +36,12 @@ pub mod status {
     pub const CONFIRMED: u32 = 1 << 3;
     pub const SRC_NAT: u32 = 1 << 4;
     pub const DST_NAT: u32 = 1 << 5;
+    pub const SEQ_ADJUST: u32 = 1 << 6;
     pub const SRC_NAT_DONE: u32 = 1 << 7;
     pub const DST_NAT_DONE: u32 = 1 << 8;
     pub const DYING: u32 = 1 << 9;
     pub const UNTRACKED: u32 = 1 << 12;
+    pub const HELPER: u32 = 1 << 13;
 }
 
 /// `enum ip_conntrack_info`: how a packet relates to its connection.
@@ -66,6 +75,11 @@ pub enum CtRef {
     None,
     /// NOTRACK / CT --notrack: UNTRACKED.
     Untracked,
+    /// `-j CT` in the raw table attached its template (xt_ct_target:
+    /// `nf_ct_set(skb, tmpl, IP_CT_NEW)`), with the helper it gives the
+    /// connection the packet starts. Conntrack takes it off the packet;
+    /// matches before that see a NEW packet.
+    Template(Option<Helper>),
     Conn(ConnId, CtInfo),
 }
 
@@ -85,7 +99,7 @@ impl CtRef {
                     CtInfo::Related
                 },
             ),
-            CtRef::Untracked | CtRef::None => CtRef::None,
+            CtRef::Untracked | CtRef::None | CtRef::Template(_) => CtRef::None,
         }
     }
 }
@@ -109,6 +123,7 @@ pub enum ProtoTrack {
         timeout: u32,
         stream_timeout: u32,
     },
+    Sctp(SctpTrack),
     Generic,
 }
 
@@ -133,6 +148,25 @@ pub struct Conn {
     src_prev: Option<ConnId>,
     src_next: Option<ConnId>,
     in_bysource: bool,
+    /// The helper and its state (`nf_conn_help`); `None` for the many
+    /// connections without one.
+    pub help: Option<Box<Help>>,
+    /// For a connection an expectation started: its master's helper
+    /// (what `-m helper` reads through `ct->master`).
+    pub master_helper: Option<Helper>,
+    /// `nf_nat_follow_master` still to run for it: the bindings its
+    /// expectation asked for, set up by NAT once tracking is done.
+    pub follow_master: Option<FollowMaster>,
+}
+
+/// The bindings `nf_nat_follow_master` gives a connection an expectation
+/// with NAT started: its source becomes `src`, its destination
+/// `dst:dport`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FollowMaster {
+    pub src: u32,
+    pub dst: u32,
+    pub dport: u16,
 }
 
 impl Conn {
@@ -177,6 +211,7 @@ pub struct CtSettings {
     pub gre_timeout: u32,
     pub gre_timeout_stream: u32,
     pub tcp: TcpSettings,
+    pub sctp: SctpSettings,
 }
 
 impl Default for CtSettings {
@@ -193,6 +228,7 @@ impl Default for CtSettings {
             gre_timeout: 30,
             gre_timeout_stream: 180,
             tcp: TcpSettings::default(),
+            sctp: SctpSettings::default(),
         }
     }
 }
@@ -252,7 +288,13 @@ impl CtSettings {
             "tcp_timeout_close" => &mut t.timeout_close,
             "tcp_timeout_max_retrans" => &mut t.timeout_max_retrans,
             "tcp_timeout_unacknowledged" => &mut t.timeout_unacknowledged,
-            _ => return Err(format!("unsupported sysctl {name}")),
+            _ => match key
+                .strip_prefix("sctp_timeout_")
+                .and_then(|k| self.sctp.timeout_slot(k))
+            {
+                Some(slot) => slot,
+                None => return Err(format!("unsupported sysctl {name}")),
+            },
         };
         *slot = v;
         Ok(())
@@ -288,6 +330,8 @@ pub struct Conntrack {
     next_serial: u64,
     /// Killed connections still referenced by the packet in flight.
     dying: Vec<ConnId>,
+    /// The helpers' expectations.
+    pub expects: Expectations,
     pub settings: CtSettings,
 }
 
@@ -315,9 +359,6 @@ const PROTO_GRE: u8 = 47;
 /// GRE_VERSION_1 (PPTP) and GRE_PROTO_PPP.
 const GRE_VERSION_1: u8 = 1;
 const GRE_PROTO_PPP: u16 = 0x880b;
-
-/// UDP-Lite (udplite in nf_conntrack_proto_udp.c).
-const PROTO_UDPLITE: u8 = 136;
 
 /// `udplite_error`: the header is whole, the checksum coverage is 0 (the
 /// whole datagram) or between 8 and the length, the checksum is not 0
@@ -359,8 +400,8 @@ fn udplite_valid(s: &Summary, l4: &[u8], verify: bool) -> bool {
 /// and with another protocol no tuple at all.
 fn tuple_of(s: &Summary, l4: &[u8]) -> Option<Tuple> {
     let mut t = Tuple::of(s)?;
-    if s.protocol == PROTO_UDPLITE && s.frag_offset == 0 {
-        // nf_ct_get_tuple_ports: UDP-Lite's ports, as UDP's.
+    if matches!(s.protocol, PROTO_UDPLITE | PROTO_SCTP) && s.frag_offset == 0 {
+        // nf_ct_get_tuple_ports: UDP-Lite's and SCTP's ports, as UDP's.
         let &[a0, a1, b0, b1] = l4.get(..4)? else {
             return None;
         };
@@ -423,6 +464,7 @@ impl Conntrack {
             by_source: HashMap::with_hasher(SipBuild::new(seed ^ 0x6e61_745f_7372_6321)),
             next_serial: 0,
             dying: Vec::new(),
+            expects: Expectations::default(),
             settings: CtSettings::default(),
         }
     }
@@ -467,6 +509,9 @@ impl Conntrack {
         let Some(conn) = self.slab.get_mut(id.0 as usize).and_then(Option::take) else {
             return;
         };
+        if conn.help.is_some() {
+            self.expects.remove_master(id);
+        }
         if !conn.has(status::DYING) {
             self.count -= 1;
         }
@@ -493,6 +538,21 @@ impl Conntrack {
         s: &Summary,
         l4: &[u8],
         at_prerouting: bool,
+        checksum_ok: impl Fn() -> bool,
+    ) -> TrackResult {
+        self.track_with(now, s, l4, at_prerouting, None, checksum_ok)
+    }
+
+    /// [`Conntrack::track`] for a packet carrying a `-j CT` template whose
+    /// helper (`None`: the template has none) a connection it starts gets
+    /// unless an expectation starts it (`__nf_ct_try_assign_helper`).
+    pub fn track_with(
+        &mut self,
+        now: Time,
+        s: &Summary,
+        l4: &[u8],
+        at_prerouting: bool,
+        helper: Option<Helper>,
         checksum_ok: impl Fn() -> bool,
     ) -> TrackResult {
         if s.frag_offset != 0 {
@@ -551,7 +611,14 @@ impl Conntrack {
                     };
                     (id, info)
                 }
-                None => match self.new_conn(now, s, &tuple, l4) {
+                None => match self.new_conn(now, s, &tuple, l4, helper) {
+                    // resolve_normal_ct: an expected connection's packets
+                    // are RELATED until it is answered.
+                    NewConn::Created(id)
+                        if self.get(id).is_some_and(|c| c.has(status::EXPECTED)) =>
+                    {
+                        (id, CtInfo::Related)
+                    }
                     NewConn::Created(id) => (id, CtInfo::New),
                     NewConn::Invalid => return TrackResult::Tracked(CtRef::None),
                     // resolve_normal_ct: -ENOMEM from the allocation, NF_DROP.
@@ -608,6 +675,10 @@ impl Conntrack {
         let was_confirmed = c.status & status::CONFIRMED != 0;
         c.status |= status::DYING;
         let tuples = c.tuples;
+        // nf_ct_delete_from_lists: nf_ct_remove_expectations.
+        if c.help.is_some() {
+            self.expects.remove_master(id);
+        }
         self.count -= 1;
         if was_confirmed {
             for (d, t) in tuples.iter().enumerate() {
@@ -666,7 +737,14 @@ impl Conntrack {
         }
     }
 
-    fn new_conn(&mut self, now: Time, s: &Summary, tuple: &Tuple, l4: &[u8]) -> NewConn {
+    fn new_conn(
+        &mut self,
+        now: Time,
+        s: &Summary,
+        tuple: &Tuple,
+        l4: &[u8],
+        helper: Option<Helper>,
+    ) -> NewConn {
         // init_conntrack: a tuple without an inverse starts nothing.
         let Some(reply) = tuple.invert() else {
             return NewConn::Invalid;
@@ -681,6 +759,13 @@ impl Conntrack {
                 return NewConn::Full;
             }
         }
+        // init_conntrack: an expectation is used up here, before the
+        // protocol's `new` check (which may still refuse the packet).
+        let expected = if self.expects.is_empty() {
+            None
+        } else {
+            self.take_expectation(now, tuple)
+        };
         let proto = match s.l4 {
             L4::Tcp(h) => {
                 let seg = TcpSegment {
@@ -697,6 +782,9 @@ impl Conntrack {
             },
             L4::Icmp { .. } => ProtoTrack::Icmp,
             L4::Other if s.protocol == PROTO_UDPLITE => ProtoTrack::UdpLite,
+            // Checked with its first packet (sctp_new, from
+            // nf_conntrack_sctp_packet).
+            L4::Other if s.protocol == PROTO_SCTP => ProtoTrack::Sctp(SctpTrack::default()),
             L4::Other if s.protocol == PROTO_GRE => ProtoTrack::Gre {
                 timeout: self.settings.gre_timeout,
                 stream_timeout: self.settings.gre_timeout_stream,
@@ -705,10 +793,35 @@ impl Conntrack {
         };
         let serial = self.next_serial;
         self.next_serial += 1;
+        let (mut status, mut mark, mut help) = (0, 0, None);
+        let (mut master_helper, mut follow_master) = (None, None);
+        match expected {
+            Some((exp, master_mark, master_tuples)) => {
+                status |= status::EXPECTED;
+                mark = master_mark;
+                master_helper = Some(exp.helper);
+                follow_master = exp.nat.map(|n| {
+                    // nf_nat_follow_master: the source becomes where the
+                    // master sends to, the destination its sender.
+                    let m = &master_tuples[n.dir.other().index()];
+                    FollowMaster {
+                        src: m.dst,
+                        dst: m.src,
+                        dport: n.saved_port,
+                    }
+                });
+            }
+            None => {
+                if let Some(h) = helper {
+                    status |= status::HELPER;
+                    help = Some(Box::new(Help::new(h)));
+                }
+            }
+        }
         NewConn::Created(self.insert_slab(Conn {
             tuples: [*tuple, reply],
-            status: 0,
-            mark: 0,
+            status,
+            mark,
             drop_prev: None,
             drop_next: None,
             in_drop_list: false,
@@ -718,7 +831,34 @@ impl Conntrack {
             src_prev: None,
             src_next: None,
             in_bysource: false,
+            help,
+            master_helper,
+            follow_master,
         }))
+    }
+
+    /// `nf_ct_find_expectation`: the expectation a new connection's tuple
+    /// fits, if its master is confirmed and not dying; with the master's
+    /// mark and tuples.
+    fn take_expectation(&mut self, now: Time, tuple: &Tuple) -> Option<(Expect, u32, [Tuple; 2])> {
+        let slab = &self.slab;
+        let master = |id: ConnId| slab.get(id.0 as usize).and_then(Option::as_ref);
+        let exp = self.expects.take(now, tuple, |id| {
+            master(id).is_some_and(|c| c.has(status::CONFIRMED) && !c.has(status::DYING))
+        })?;
+        let m = master(exp.master)?;
+        Some((exp, m.mark, m.tuples))
+    }
+
+    /// `conntrack -L expect` text.
+    pub fn list_expectations(&self, now: Time) -> String {
+        let mut out = String::new();
+        for e in self.expects.live(now) {
+            if let Some(m) = self.get(e.master) {
+                expect::format_line(&mut out, e, &m.tuples[0], now);
+            }
+        }
+        out
     }
 
     /// `early_drop` (nf_conntrack_core.c), for a new connection that
@@ -846,6 +986,12 @@ impl Conntrack {
                     seen_reply: c.status & status::SEEN_REPLY != 0,
                     assured: c.status & status::ASSURED != 0,
                     remaining: c.expires - now,
+                    ack_offset: match &c.help {
+                        Some(h) if c.status & status::SEQ_ADJUST != 0 => {
+                            h.seqadj[info.dir().other().index()]
+                        }
+                        _ => seqadj::SeqAdj::default(),
+                    },
                 };
                 match t.packet(info.dir(), &seg, facts, &settings.tcp) {
                     TcpVerdict::Accept { timeout, assured } => {
@@ -909,6 +1055,22 @@ impl Conntrack {
                     *stream_timeout
                 } else {
                     *timeout
+                }
+            }
+            ProtoTrack::Sctp(t) => {
+                let confirmed = c.status & status::CONFIRMED != 0;
+                match t.packet(info.dir(), l4, confirmed, verify, &settings.sctp) {
+                    SctpVerdict::Accept { timeout, assured } => {
+                        if assured {
+                            c.status |= status::ASSURED;
+                        }
+                        match timeout {
+                            Some(t) => t,
+                            // "allow but do not refresh timeout"
+                            None => return ProtoVerdict::Accept,
+                        }
+                    }
+                    SctpVerdict::Invalid => return ProtoVerdict::Invalid,
                 }
             }
             ProtoTrack::Generic => settings.generic_timeout,
@@ -1138,6 +1300,7 @@ fn proto_name(p: u8) -> &'static str {
         PROTO_DCCP => "dccp",
         PROTO_GRE => "gre",
         PROTO_UDPLITE => "udplite",
+        PROTO_SCTP => "sctp",
         _ => "unknown",
     }
 }
@@ -1151,7 +1314,7 @@ fn format_tuple(out: &mut String, t: &Tuple) {
     );
     match t.proto {
         // A generic DCCP tuple has zero ports.
-        PROTO_TCP | PROTO_UDP | PROTO_UDPLITE | PROTO_DCCP => {
+        PROTO_TCP | PROTO_UDP | PROTO_UDPLITE | PROTO_SCTP | PROTO_DCCP => {
             let _ = write!(out, "sport={} dport={} ", t.a, t.b);
         }
         PROTO_GRE => {
@@ -1184,8 +1347,15 @@ fn format_extended(out: &mut String, c: &Conn, now: Time) {
         orig.proto,
         secs
     );
-    if let ProtoTrack::Tcp(t) = &c.proto {
-        let _ = write!(out, "{} ", t.state().name());
+    // The protocol's `print_conntrack`: TCP's and SCTP's state.
+    match &c.proto {
+        ProtoTrack::Tcp(t) => {
+            let _ = write!(out, "{} ", t.state().name());
+        }
+        ProtoTrack::Sctp(t) => {
+            let _ = write!(out, "{} ", t.state().name());
+        }
+        _ => {}
     }
     format_tuple(out, orig);
     if !c.has(status::SEEN_REPLY) {
@@ -1195,7 +1365,11 @@ fn format_extended(out: &mut String, c: &Conn, now: Time) {
     if c.has(status::ASSURED) {
         out.push_str("[ASSURED] ");
     }
-    let _ = writeln!(out, "mark={} use=1", c.mark);
+    let _ = write!(out, "mark={} ", c.mark);
+    if let Some(h) = &c.help {
+        let _ = write!(out, "helper={} ", h.helper.name());
+    }
+    out.push_str("use=1\n");
 }
 
 #[cfg(test)]

@@ -43,10 +43,12 @@
 //!      when the connection it wants to kill for a reopen is already
 //!      being destroyed); kept for the caller's match.
 //!
-//! Not modelled: NAT sequence adjustment (`nf_ct_seq_offset`, zero without
-//! helpers that resize payloads), SYN proxy, per-connection timeout
-//! policies (`nf_ct_timeout_lookup`), IPS_FIXED_TIMEOUT, flow offload.
+//! NAT sequence adjustment enters as [`ConnFacts::ack_offset`]
+//! (`nf_ct_seq_offset` of the receiving direction in `tcp_in_window`).
+//! Not modelled: SYN proxy, per-connection timeout policies
+//! (`nf_ct_timeout_lookup`), IPS_FIXED_TIMEOUT, flow offload.
 
+use super::seqadj::SeqAdj;
 use super::tuple::Dir;
 use crate::time::Time;
 use crate::wire::transport::tcp_flags::{ACK, FIN, PSH, RST, SYN, URG};
@@ -182,6 +184,10 @@ pub struct ConnFacts {
     /// Time left before the connection expires (`nf_ct_expires`, zero
     /// when due); only read for ASSURED connections.
     pub remaining: Time,
+    /// The sequence adjustment of the direction the segment goes to: a
+    /// NAT helper resized that side's data, so the acknowledgement
+    /// counts bytes its sender never sent (all zero without one).
+    pub ack_offset: SeqAdj,
 }
 
 /// What the tracker decided for one segment (see the module docs).
@@ -698,7 +704,7 @@ impl TcpTrack {
         }
 
         if check_window {
-            match self.in_window(dir, index, &th, settings) {
+            match self.in_window(dir, index, &th, &conn.ack_offset, settings) {
                 Window::Ignore => return IGNORED,
                 Window::Invalid => {
                     let timeout = self.handle_invalid(dir, index, conn, settings);
@@ -918,6 +924,7 @@ impl TcpTrack {
         dir: Dir,
         index: Index,
         th: &Hdr<'_>,
+        ack_offset: &SeqAdj,
         settings: &TcpSettings,
     ) -> Window {
         let d = dir.index();
@@ -932,6 +939,11 @@ impl TcpTrack {
         if self.seen[r].flags & F_SACK_PERM != 0 {
             highest_sack(th.opts, &mut sack);
         }
+
+        // tcp_in_window: take NAT sequence number mangling into account.
+        let receiver_offset = ack_offset.offset(ack.wrapping_sub(1)) as u32;
+        ack = ack.wrapping_sub(receiver_offset);
+        sack = sack.wrapping_sub(receiver_offset);
 
         if self.seen[d].maxwin == 0 {
             if th.has(SYN) {
@@ -1287,6 +1299,7 @@ mod tests {
                     seen_reply: c.seen_reply,
                     assured: c.assured,
                     remaining: c.expires - now,
+                    ..ConnFacts::default()
                 };
                 match c.track.packet(dir, &seg, facts, &self.settings) {
                     TcpVerdict::Accept { timeout, assured } => {
@@ -2284,7 +2297,7 @@ mod tests {
                 };
                 for p in std::iter::once(&first).chain(&rest) {
                     let dir = if p.reply { Dir::Reply } else { Dir::Original };
-                    let facts = ConnFacts { seen_reply: p.facts.0, assured: p.facts.1, remaining: Time::from_millis(p.facts.2) };
+                    let facts = ConnFacts { seen_reply: p.facts.0, assured: p.facts.1, remaining: Time::from_millis(p.facts.2), ..ConnFacts::default() };
                     let before = t.state();
                     let v = t.packet(dir, &pseg(p), facts, &s);
                     let _ = t.state().name();

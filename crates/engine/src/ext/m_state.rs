@@ -13,6 +13,8 @@ pub(crate) fn state_bit(ct: CtRef) -> u16 {
     match ct {
         CtRef::None => STATE_INVALID,
         CtRef::Untracked => STATE_UNTRACKED,
+        // A template is a connection to nf_ct_get, attached as IP_CT_NEW.
+        CtRef::Template(_) => 1 << 3,
         CtRef::Conn(_, info) => match info {
             CtInfo::Established | CtInfo::EstablishedReply => 1 << 1,
             CtInfo::Related | CtInfo::RelatedReply => 1 << 2,

@@ -20,16 +20,26 @@ use crate::wire::transport::Summary;
 // Matches.
 mod m_addrtype;
 mod m_comment;
+mod m_connlimit;
 mod m_connmark;
 mod m_conntrack;
+pub(crate) mod m_hashlimit;
+mod m_helper;
 mod m_icmp;
 mod m_iprange;
 mod m_length;
+mod m_limit;
 mod m_mac;
 mod m_mark;
 mod m_multiport;
+mod m_owner;
+mod m_physdev;
 mod m_pkttype;
+pub(crate) mod m_recent;
+mod m_rpfilter;
+mod m_sctp;
 mod m_state;
+mod m_statistic;
 mod m_tcp;
 mod m_tos;
 mod m_ttl;
@@ -41,6 +51,7 @@ mod t_log;
 mod t_mark;
 mod t_nat;
 mod t_reject;
+mod t_tcpmss;
 mod t_ttl;
 
 /// Everything a match or target sees of one packet at one hook.
@@ -48,8 +59,8 @@ pub struct HookCtx<'a> {
     pub now: Time,
     pub hook: Hook,
     pub table: TableId,
-    /// The datagram (IP header onwards).
-    pub pkt: &'a mut [u8],
+    /// The datagram (IP header onwards); TCPMSS may lengthen it.
+    pub pkt: &'a mut Vec<u8>,
     /// Its header facts; targets that rewrite headers refresh it.
     pub summary: Summary,
     pub meta: &'a mut PacketMeta,
@@ -111,16 +122,26 @@ type TargetCompiler = fn(&dyn Extension, &Rule, TableId) -> Option<Box<dyn Packe
 static MATCHES: &[MatchCompiler] = &[
     m_addrtype::compile,
     m_comment::compile,
+    m_connlimit::compile,
     m_connmark::compile,
     m_conntrack::compile,
+    m_hashlimit::compile,
+    m_helper::compile,
     m_icmp::compile,
     m_iprange::compile,
     m_length::compile,
+    m_limit::compile,
     m_mac::compile,
     m_mark::compile,
     m_multiport::compile,
+    m_owner::compile,
+    m_physdev::compile,
     m_pkttype::compile,
+    m_recent::compile,
+    m_rpfilter::compile,
+    m_sctp::compile,
     m_state::compile,
+    m_statistic::compile,
     m_tcp::compile,
     m_tos::compile,
     m_ttl::compile,
@@ -134,6 +155,7 @@ static TARGETS: &[TargetCompiler] = &[
     t_mark::compile,
     t_nat::compile,
     t_reject::compile,
+    t_tcpmss::compile,
     t_ttl::compile,
 ];
 

@@ -17,6 +17,8 @@ pub const PROTO_ICMP: u8 = 1;
 pub const PROTO_IGMP: u8 = 2;
 pub const PROTO_TCP: u8 = 6;
 pub const PROTO_UDP: u8 = 17;
+pub const PROTO_SCTP: u8 = 132;
+pub const PROTO_UDPLITE: u8 = 136;
 
 /// Flag bits in the fragment field.
 const FLAG_DF: u16 = 0x4000;

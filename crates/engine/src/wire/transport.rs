@@ -3,7 +3,7 @@
 //! checksum fix-ups.
 
 use super::checksum;
-use super::ipv4::{Ipv4Read, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
+use super::ipv4::{Ipv4Read, PROTO_ICMP, PROTO_TCP, PROTO_UDP, PROTO_UDPLITE};
 
 /// TCP flag bits (RFC 793 / RFC 3168).
 pub mod tcp_flags {
@@ -270,6 +270,36 @@ pub fn l4_checksum_ok(pkt: &[u8]) -> bool {
         PROTO_ICMP => checksum::of(l4) == 0,
         _ => true,
     }
+}
+
+/// Whether a whole UDP-Lite datagram is one the host's stack accepts
+/// (udplite_checksum_init, udp4_csum_init, udp_lib_checksum_complete): a
+/// header, a non-zero checksum, a coverage of 0 (everything) or from 8 to
+/// the length, and a checksum right over the pseudo-header (protocol 136,
+/// the datagram's length) and the covered bytes.
+pub fn udplite_checksum_ok(pkt: &[u8]) -> bool {
+    let l4 = &pkt[pkt.header_len()..];
+    let Some(&[_, _, _, _, c0, c1, k0, k1]) = l4.get(..8) else {
+        return false;
+    };
+    let covered = match usize::from(u16::from_be_bytes([c0, c1])) {
+        0 => l4.len(),
+        c if c < 8 || c > l4.len() => return false,
+        c => c,
+    };
+    let Ok(len) = u16::try_from(l4.len()) else {
+        return false;
+    };
+    if k0 == 0 && k1 == 0 {
+        return false;
+    }
+    let sum = checksum::pseudo_header(
+        pkt.src().to_be_bytes(),
+        pkt.dst().to_be_bytes(),
+        PROTO_UDPLITE,
+        len,
+    );
+    checksum::fold(checksum::add(sum, &l4[..covered])) == 0
 }
 
 /// Computes and stores the TCP/UDP/ICMP checksum of a datagram built here.

@@ -40,9 +40,9 @@ The host:
                      {\"interfaces\": [{\"name\": \"eth0\", \"addr\": \"198.51.100.1/24\"}],
                       \"routes\": [\"default via 198.51.100.254 dev eth0\"]}
                      (a scenario file will do; its rules and packets are not used)
-  --iface NAME[=ADDR/LEN]   an interface, with its address; repeatable
+  --addr IFACE=ADDR/LEN     an interface and its address; repeatable
   --route SPEC       a route in `ip route add` syntax; repeatable
-  Without --topology or --iface, the host has `lo` and the interfaces the
+  Without --topology or --addr, the host has `lo` and the interfaces the
   packet and the rules name (-i/-o, not those ending in +), with no
   addresses and no routes: nothing but 127.0.0.0/8 is local and nothing
   can be forwarded. Give the addresses to see DNAT, forwarding and
@@ -58,7 +58,7 @@ Output:
   --matches          show only the rules that matched (as the kernel does)
   --json             JSON for tools: the events in order (begin/end of each
                      datagram, hook, table, rule, return, policy, conntrack,
-                     nat, route, out, deliver, loopback), outputs,
+                     nat, route, out, deliver, loopback, held), outputs,
                      connections, result
   --color WHEN       auto (a terminal and NO_COLOR unset), always, never
   --seed N           the seed of every random choice (as simulate)";
@@ -96,7 +96,7 @@ fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
         match arg.as_str() {
             "-h" | "--help" => return Ok(None),
             "--topology" => a.topology = Some(value(arg)?),
-            "--iface" => a.ifaces.push(value(arg)?),
+            "--addr" => a.ifaces.push(value(arg)?),
             "--route" => a.routes.push(value(arg)?),
             "--prior" => a.priors.push(value(arg)?),
             "--scenario" => a.scenario = Some(value(arg)?),
@@ -164,6 +164,9 @@ struct TopologyFile {
     #[serde(default)]
     #[allow(dead_code)]
     packets: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    random_nat: Option<serde::de::IgnoredAny>,
 }
 
 fn read_text(file: &str) -> Result<String, String> {
@@ -208,6 +211,7 @@ fn build(a: &Args) -> Result<(Scenario, usize, Vec<String>), String> {
             routes: Vec::new(),
             sysctl: Sysctls::default(),
             rules: String::new(),
+            random_nat: Vec::new(),
             packets: Vec::new(),
         },
     };
@@ -222,11 +226,15 @@ fn build(a: &Args) -> Result<(Scenario, usize, Vec<String>), String> {
         sc.sysctl.0.extend(t.sysctl.0);
     }
     for spec in &a.ifaces {
-        let (name, addr) = match spec.split_once('=') {
-            Some((n, addr)) => (n.to_string(), Some(addr.to_string())),
-            None => (spec.clone(), None),
+        let Some((name, addr)) = spec.split_once('=') else {
+            return Err(format!("--addr {spec}: expected IFACE=ADDR/LEN"));
         };
-        sc.interfaces.push(Interface { name, addr });
+        let (name, addr) = (name.to_string(), Some(addr.to_string()));
+        sc.interfaces.push(Interface {
+            name,
+            addr,
+            mtu: None,
+        });
     }
     sc.routes.extend(a.routes.iter().cloned());
     let mut packets = Vec::new();
@@ -256,7 +264,7 @@ fn build(a: &Args) -> Result<(Scenario, usize, Vec<String>), String> {
         }
         names.retain(|n| n != "lo");
         notes.push(format!(
-            "no --topology or --iface: interfaces {} without addresses{}; \
+            "no --topology or --addr: interfaces {} without addresses{}; \
              only 127.0.0.0/8 is local and nothing can be forwarded",
             if names.is_empty() {
                 "(none)".to_string()
@@ -271,7 +279,11 @@ fn build(a: &Args) -> Result<(Scenario, usize, Vec<String>), String> {
         ));
         sc.interfaces = names
             .into_iter()
-            .map(|name| Interface { name, addr: None })
+            .map(|name| Interface {
+                name,
+                addr: None,
+                mtu: None,
+            })
             .collect();
     }
     let as_packet = |p: packet::CliPacket| Packet {

@@ -239,6 +239,7 @@ fn fate(t: &Traced) -> String {
     let mut outs = Vec::new();
     let mut answers = Vec::new();
     let mut delivered = false;
+    let mut held = false;
     let mut last_drop = None;
     let mut route_fail = None;
     for e in &t.events {
@@ -249,6 +250,7 @@ fn fate(t: &Traced) -> String {
             _ if depth != 1 => {}
             TraceEvent::Out { dev, .. } => outs.push(iface(t, *dev)),
             TraceEvent::Deliver => delivered = true,
+            TraceEvent::Held => held = true,
             TraceEvent::Rule {
                 table,
                 chain,
@@ -271,6 +273,8 @@ fn fate(t: &Traced) -> String {
         format!("left by {}", outs.join(", "))
     } else if delivered {
         "delivered to this host".to_string()
+    } else if held {
+        "held for reassembly (a fragment)".to_string()
     } else if let Some(d) = last_drop {
         format!("dropped by {d}")
     } else if let Some(r) = route_fail {
@@ -476,6 +480,13 @@ pub fn text(t: &Traced, notes: &[String], matches_only: bool, st: Style) -> Stri
             TraceEvent::Loopback => {
                 let _ = writeln!(out, "{ind}{}  received again on lo", st.bold("loopback"));
             }
+            TraceEvent::Held => {
+                let _ = writeln!(
+                    out,
+                    "{ind}{}  a fragment, queued for reassembly",
+                    st.bold("held")
+                );
+            }
         }
     }
     if !t.connections.is_empty() {
@@ -621,6 +632,7 @@ pub fn json(t: &Traced, notes: &[String]) -> Value {
             }
             TraceEvent::Deliver => json!({"event": "deliver"}),
             TraceEvent::Loopback => json!({"event": "loopback"}),
+            TraceEvent::Held => json!({"event": "held"}),
         })
         .collect();
     let outputs: Vec<Value> = t

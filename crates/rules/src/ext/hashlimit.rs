@@ -111,6 +111,12 @@ impl Hashlimit {
     }
 }
 
+/// xt_hashlimit.c `user2credits` for revision 2 and later at HZ 250:
+/// microseconds times HZ * CREDITS_PER_JIFFY (2^39) / 10^6, in 64 bits.
+fn user2credits(user: u64) -> u64 {
+    user.wrapping_mul(137_438_953)
+}
+
 /// libxt_hashlimit.c `cost_to_bytes`.
 pub fn cost_to_bytes(cost: u64) -> u64 {
     let r = u64::from(u32::MAX)
@@ -450,11 +456,14 @@ impl Extension for Hashlimit {
     }
 
     fn check(&self, _ctx: &CheckCtx) -> Result<(), Errno> {
-        // net/netfilter/xt_hashlimit.c hashlimit_mt_check_common:
-        // xt_check_proc_name, non-zero gc interval and expiry, IPv4
-        // prefix lengths, and a byte rate whose credits
-        // (user2credits_byte, avg * HZ * CREDITS_PER_JIFFY_BYTES >> 32,
-        // that product being 4194304000 for HZ 250 or 1000) are not zero.
+        // net/netfilter/xt_hashlimit.c hashlimit_mt_check (rev 3):
+        // xt_check_proc_name, then hashlimit_mt_check_common: non-zero
+        // gc interval and expiry, IPv4 prefix lengths, and a rate that
+        // fits: in rate-match mode a non-zero 32-bit avg (-ERANGE); for a
+        // byte rate non-zero credits (user2credits_byte: avg * HZ *
+        // CREDITS_PER_JIFFY_BYTES >> 32, that product being 4194304000
+        // for HZ 250 or 1000); for a packet rate a burst whose credits do
+        // not wrap below one packet's (user2credits, 64-bit, -ERANGE).
         if self.name == "." || self.name == ".." || self.name.contains('/') {
             return Err(Errno::Invalid);
         }
@@ -464,9 +473,21 @@ impl Extension for Hashlimit {
         if self.srcmask > 32 || self.dstmask > 32 {
             return Err(Errno::Invalid);
         }
-        if self.mode & BYTES != 0 && (self.avg as u32 as u64).wrapping_mul(4_194_304_000) >> 32 == 0
+        if self.mode & RATE_MATCH != 0 {
+            if self.avg == 0 || self.avg > u64::from(u32::MAX) {
+                return Err(Errno::Range);
+            }
+            if self.interval == 0 {
+                return Err(Errno::Invalid);
+            }
+        } else if self.mode & BYTES != 0 {
+            if (self.avg as u32 as u64).wrapping_mul(4_194_304_000) >> 32 == 0 {
+                return Err(Errno::Invalid);
+            }
+        } else if self.burst == 0
+            || user2credits(self.avg.wrapping_mul(self.burst)) < user2credits(self.avg)
         {
-            return Err(Errno::Invalid);
+            return Err(Errno::Range);
         }
         Ok(())
     }
@@ -694,5 +715,34 @@ mod tests {
             kernel("--hashlimit-upto 32767mb/s --hashlimit-name a"),
             Ok(())
         );
+        // Recorded from Linux 6.18: a packet burst whose credits wrap
+        // below one packet's, and a rate-match average of 0 (a rate above
+        // 10^6 per second once divided by its unit), are out of range;
+        // rate match does not check the burst.
+        for (args, want) in [
+            (
+                "--hashlimit-upto 1/day --hashlimit-burst 100",
+                Err(Errno::Range),
+            ),
+            ("--hashlimit-upto 1/day --hashlimit-burst 1000", Ok(())),
+            ("--hashlimit-upto 1/day --hashlimit-burst 200", Ok(())),
+            ("--hashlimit-upto 1/sec --hashlimit-burst 1000000", Ok(())),
+            (
+                "--hashlimit-upto 1/day --hashlimit-burst 100 --hashlimit-rate-match",
+                Ok(()),
+            ),
+            (
+                "--hashlimit-upto 2000000/min --hashlimit-rate-match",
+                Err(Errno::Range),
+            ),
+            ("--hashlimit-upto 100000/min --hashlimit-rate-match", Ok(())),
+            ("--hashlimit-upto 1b/s --hashlimit-rate-match", Ok(())),
+        ] {
+            assert_eq!(
+                kernel(&format!("{args} --hashlimit-name a")),
+                want,
+                "{args}"
+            );
+        }
     }
 }
