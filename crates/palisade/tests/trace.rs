@@ -518,3 +518,76 @@ fn mistakes_are_reported_and_nothing_runs() {
     let o = palisade(&["--help"], &[]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("usage: palisade trace"));
 }
+
+/// A capture of the Docker scenarios' packets (`palisade-lab capture`'s
+/// pcapng): each frame, traced after the frames before it, walks as the
+/// kernel walked that packet and leaves the kernel's bytes.
+#[test]
+fn capture_frames_walk_as_the_kernels_packets() {
+    let dir = std::env::temp_dir().join(format!("palisade-trace-p-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for case in DOCKER {
+        let (golden, sc, linux) = docker_golden(case.scenario);
+        let pcap = dir.join(format!("{}.pcapng", case.scenario.replace('/', "_")));
+        let file = std::fs::File::create(&pcap).expect("capture file");
+        let mut w = palisade_capture::PcapngWriter::new(file, "trace test").expect("writer");
+        let local = palisade_lab::replay::scenario_capture(&sc, &mut w).expect("capture");
+        assert_eq!(local, 0, "{}: every packet is received", case.scenario);
+        drop(w);
+        let rules = dir.join("rules");
+        std::fs::write(&rules, &sc.rules).expect("rules");
+        let topology = format!("crates/lab/scenarios/{}.json", case.scenario);
+        for i in 0..sc.packets.len() {
+            let frame = (i + 1).to_string();
+            let text = stdout(&palisade(
+                &[
+                    "--topology",
+                    &topology,
+                    rules.to_str().expect("path"),
+                    "--pcap",
+                    pcap.to_str().expect("path"),
+                    "--frame",
+                    &frame,
+                    "--color",
+                    "never",
+                ],
+                &[],
+            ));
+            // The answers' steps are in the text too, nested: compared
+            // as one set of steps.
+            let mut want: Vec<String> = step_texts(&golden.walks(i).expect("walks"))
+                .into_iter()
+                .flatten()
+                .collect();
+            let mut got = text_steps(&text);
+            want.sort();
+            got.sort();
+            assert_eq!(got, want, "{} frame {frame}:\n{text}", case.scenario);
+            let want: Vec<(String, String)> = linux.outputs[i]
+                .iter()
+                .map(|o| (o.out.clone(), o.hex.clone()))
+                .collect();
+            assert_eq!(
+                normed(text_outputs(&text)),
+                normed(want),
+                "{} frame {frame}",
+                case.scenario
+            );
+        }
+    }
+    let sc = "crates/lab/scenarios/docker/published_port.json";
+    let pcap = dir.join("docker_published_port.pcapng");
+    let pcap = pcap.to_str().expect("path");
+    for (args, want) in [
+        (vec![sc, "--pcap", pcap, "--frame", "9"], "no frame 9"),
+        (vec![sc, "--pcap", pcap, "--frame", "0"], "counts from 1"),
+        (vec![sc, "--pcap", pcap], "needs --frame"),
+        (vec![sc, "--frame", "1"], "go with --pcap"),
+    ] {
+        let o = palisade(&args, &[]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_ne!(o.status.code(), Some(0), "{args:?}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

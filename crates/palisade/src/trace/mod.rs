@@ -1,5 +1,6 @@
 //! `palisade trace`: one packet's way through a ruleset, rule by rule.
 
+mod capture;
 mod packet;
 mod render;
 
@@ -17,6 +18,7 @@ use render::Style;
 
 pub const USAGE: &str = "\
 usage: palisade trace [OPTIONS] RULES PACKET...
+       palisade trace [OPTIONS] RULES --pcap FILE --frame N [--in IFACE]
        palisade trace [OPTIONS] --scenario FILE [--index N | PACKET...]
 
 Follows one packet through the ruleset as Linux would: every rule each
@@ -48,6 +50,13 @@ The host:
   can be forwarded. Give the addresses to see DNAT, forwarding and
   MASQUERADE.
 
+A packet from a capture (pcap or pcapng), after the frames before it:
+  --pcap FILE --frame N   frame N (from 1, as Wireshark numbers them); the
+                     IPv4 datagrams the capturing host received go in, at
+                     their capture times, as `palisade replay` takes them
+  --in IFACE         the interface they arrived on (a pcap file names
+                     none; a pcapng file's interface names are used)
+
 Earlier packets (to trace e.g. the answer of an established connection):
   --prior PACKET     run first, untraced, 30 ms apart; repeatable, in order
   --scenario FILE    rules, host and packets of a scenario: with --index N
@@ -74,6 +83,9 @@ struct Args {
     priors: Vec<String>,
     scenario: Option<String>,
     index: Option<usize>,
+    pcap: Option<String>,
+    frame: Option<u64>,
+    ingress: Option<String>,
     matches_only: bool,
     json: bool,
     color: Option<bool>,
@@ -107,6 +119,15 @@ fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
                         .map_err(|_| format!("--index {v}: not a number"))?,
                 );
             }
+            "--pcap" => a.pcap = Some(value(arg)?),
+            "--frame" => {
+                let v = value(arg)?;
+                a.frame = Some(
+                    v.parse()
+                        .map_err(|_| format!("--frame {v}: not a number"))?,
+                );
+            }
+            "--in" => a.ingress = Some(value(arg)?),
             "--matches" => a.matches_only = true,
             "--json" => a.json = true,
             "--color" | "--colour" => {
@@ -136,6 +157,21 @@ fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
         }
     }
     a.packet = positional;
+    if a.pcap.is_some() {
+        if a.scenario.is_some() || !a.packet.is_empty() || !a.priors.is_empty() {
+            return Err(
+                "--pcap takes its packets from the capture: no --scenario, --prior or PACKET"
+                    .into(),
+            );
+        }
+        if a.frame.is_none() {
+            return Err("--pcap needs --frame N".into());
+        }
+        return Ok(Some(a));
+    }
+    if a.frame.is_some() || a.ingress.is_some() {
+        return Err("--frame and --in go with --pcap".into());
+    }
     match (&a.scenario, a.index, a.packet.is_empty()) {
         (None, _, true) => return Err("no packet".to_string()),
         (Some(_), Some(_), false) => return Err("--index or a PACKET, not both".to_string()),
@@ -237,20 +273,30 @@ fn build(a: &Args) -> Result<(Scenario, usize, Vec<String>), String> {
         });
     }
     sc.routes.extend(a.routes.iter().cloned());
-    let mut packets = Vec::new();
-    for p in &a.priors {
-        packets.push(packet::parse(std::slice::from_ref(p))?);
-    }
-    let traced = if a.packet.is_empty() {
-        None
-    } else {
-        Some(packet::parse(&a.packet)?)
+    let as_packet = |p: packet::CliPacket| Packet {
+        via: p.via,
+        bytes: p.bytes,
+        pkt: Some(p.spec),
+        at: None,
+        comment: None,
     };
+    // The packets to add to the scenario's, the traced one last.
+    let mut packets = Vec::new();
+    if let (Some(file), Some(frame)) = (&a.pcap, a.frame) {
+        packets = capture::packets(file, frame, a.ingress.as_deref())?;
+    } else if !a.packet.is_empty() {
+        for p in &a.priors {
+            packets.push(as_packet(packet::parse(std::slice::from_ref(p))?));
+        }
+        packets.push(as_packet(packet::parse(&a.packet)?));
+    } else if !a.priors.is_empty() {
+        return Err("--prior with --index: the scenario's packets come first".into());
+    }
     if a.scenario.is_none() && a.topology.is_none() && a.ifaces.is_empty() {
         // The least surprising host: the interfaces the packets and rules
         // name, and nothing invented.
         let mut names: Vec<String> = Vec::new();
-        for p in packets.iter().chain(traced.iter()) {
+        for p in &packets {
             if let Via::In(n) = &p.via {
                 if !names.contains(n) {
                     names.push(n.clone());
@@ -286,26 +332,13 @@ fn build(a: &Args) -> Result<(Scenario, usize, Vec<String>), String> {
             })
             .collect();
     }
-    let as_packet = |p: packet::CliPacket| Packet {
-        via: p.via,
-        bytes: p.bytes,
-        pkt: Some(p.spec),
-        at: None,
-        comment: None,
-    };
-    let index = match (traced, a.index) {
-        (Some(t), _) => {
-            sc.packets.extend(packets.into_iter().map(as_packet));
-            sc.packets.push(as_packet(t));
+    let index = match (packets.is_empty(), a.index) {
+        (false, _) => {
+            sc.packets.extend(packets);
             sc.packets.len() - 1
         }
-        (None, Some(i)) => {
-            if !packets.is_empty() {
-                return Err("--prior with --index: the scenario's packets come first".into());
-            }
-            i
-        }
-        (None, None) => return Err("no packet".into()),
+        (true, Some(i)) => i,
+        (true, None) => return Err("no packet".into()),
     };
     sc.check().map_err(|e| e.to_string())?;
     Ok((sc, index, notes))
