@@ -242,12 +242,20 @@ fn fate(t: &Traced) -> String {
     let mut held = false;
     let mut last_drop = None;
     let mut route_fail = None;
+    // Inside the input's own way (not an answer the host sends outside
+    // it, e.g. for a fragment queue that timed out).
+    let mut input = false;
     for e in &t.events {
         match e {
-            TraceEvent::Begin { .. } => depth += 1,
+            TraceEvent::Begin { origin, .. } => {
+                depth += 1;
+                if depth == 1 {
+                    input = is_input(origin);
+                }
+            }
             TraceEvent::End => depth = depth.saturating_sub(1),
-            TraceEvent::Out { dev, .. } if depth > 1 => answers.push(iface(t, *dev)),
-            _ if depth != 1 => {}
+            TraceEvent::Out { dev, .. } if depth > 1 || !input => answers.push(iface(t, *dev)),
+            _ if depth != 1 || !input => {}
             TraceEvent::Out { dev, .. } => outs.push(iface(t, *dev)),
             TraceEvent::Deliver => delivered = true,
             TraceEvent::Held => held = true,
@@ -282,6 +290,7 @@ fn fate(t: &Traced) -> String {
     } else {
         "dropped".to_string()
     };
+    answers.dedup();
     if !answers.is_empty() {
         let _ = write!(s, "; answers left by {}", answers.join(", "));
     }
@@ -289,6 +298,11 @@ fn fate(t: &Traced) -> String {
         let _ = write!(s, "; the sender's sendto failed with {e}");
     }
     s
+}
+
+/// Whether a datagram is the input itself.
+fn is_input(origin: &Origin) -> bool {
+    matches!(origin, Origin::Received(_) | Origin::Sent)
 }
 
 fn iface(t: &Traced, dev: u16) -> String {
@@ -357,7 +371,11 @@ pub fn text(t: &Traced, notes: &[String], matches_only: bool, st: Style) -> Stri
                 if depth > 1 {
                     blank_line(&mut out);
                 }
-                let head = if depth == 1 { "packet" } else { "answer" };
+                let head = if depth == 1 && is_input(origin) {
+                    "packet"
+                } else {
+                    "answer"
+                };
                 let _ = writeln!(
                     out,
                     "{ind}{} {}, {what}",
@@ -367,9 +385,7 @@ pub fn text(t: &Traced, notes: &[String], matches_only: bool, st: Style) -> Stri
             }
             TraceEvent::End => {
                 depth = depth.saturating_sub(1);
-                if depth > 0 {
-                    blank_line(&mut out);
-                }
+                blank_line(&mut out);
             }
             TraceEvent::Hook {
                 hook,
