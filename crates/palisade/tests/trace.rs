@@ -123,12 +123,32 @@ fn rule_walks_are_the_kernels() {
     });
 }
 
+/// In a scenario whose NAT bindings are chosen at random (`random_nat`:
+/// palisade's draws are not the kernel's; the lab compares those by
+/// rule), the datagrams are compared without their ports.
 #[test]
 fn each_table_sees_the_datagram_the_kernel_saw() {
     against_every_golden("datagrams at each chain", |golden, sc, i| {
-        let want = unordered(golden.packets_seen(i).expect("kernel packets"));
+        let strip = |seen: Vec<Vec<String>>| -> Vec<Vec<String>> {
+            if sc.random_nat.is_empty() {
+                return seen;
+            }
+            seen.into_iter()
+                .map(|w| {
+                    w.into_iter()
+                        .map(|l| {
+                            l.split(' ')
+                                .filter(|f| !f.starts_with("SPORT=") && !f.starts_with("DPORT="))
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        let want = unordered(strip(golden.packets_seen(i).expect("kernel packets")));
         let traced = trace(sc, i, DEFAULT_SEED).expect("trace");
-        let got = unordered(packets_seen(&traced.events, &traced.interfaces));
+        let got = unordered(strip(packets_seen(&traced.events, &traced.interfaces)));
         (got != want).then(|| format!("  kernel:   {want:#?}\n  palisade: {got:#?}"))
     });
 }
