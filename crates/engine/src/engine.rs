@@ -29,6 +29,7 @@ use crate::reply;
 use crate::slot::RulesetSlot;
 use crate::time::Time;
 use crate::topology::{self, IfIndex, NoRoute, OutKind, RouteDecision, Topology, LOOPBACK};
+use crate::trace::{CtSeen, Endpoints, Origin, RouteEvent, TraceEvent};
 use crate::wire::ipv4::{self, Ipv4Read, Ipv4Write, PROTO_ICMP, PROTO_IGMP, PROTO_TCP, PROTO_UDP};
 use crate::wire::transport::{self, Summary, L4};
 
@@ -183,6 +184,8 @@ pub struct Engine {
     /// How deep in sending answers of its own the host is: while above
     /// zero, fates are not the input's ([`Outputs::fate`]).
     answering: u32,
+    /// The events of traced packets, while tracing is on (`trace.rs`).
+    trace: Option<Vec<TraceEvent>>,
 }
 
 impl Engine {
@@ -201,7 +204,40 @@ impl Engine {
             loopback_budget: 0,
             hook_errno: None,
             answering: 0,
+            trace: None,
         }
+    }
+
+    /// Turns tracing on (collecting every packet's steps from now on) or
+    /// off (dropping what was collected).
+    pub fn set_tracing(&mut self, on: bool) {
+        self.trace = on.then(Vec::new);
+    }
+
+    /// The steps collected since tracing was turned on or last taken.
+    pub fn take_trace(&mut self) -> Vec<TraceEvent> {
+        self.trace.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Records a trace event, made only when tracing is on (out of the
+    /// way of the untraced path).
+    #[inline]
+    fn trace_event(&mut self, event: impl FnOnce() -> TraceEvent) {
+        if let Some(t) = &mut self.trace {
+            record(t, event);
+        }
+    }
+
+    /// A datagram of `origin` starts its way (traced: up to `end_trace`).
+    fn begin_trace(&mut self, origin: Origin, pkt: &[u8]) {
+        self.trace_event(|| TraceEvent::Begin {
+            origin,
+            packet: pkt.to_vec(),
+        });
+    }
+
+    fn end_trace(&mut self) {
+        self.trace_event(|| TraceEvent::End);
     }
 
     /// Commits a new ruleset (validated by the rules crate). Counters come
@@ -365,6 +401,18 @@ impl Engine {
         out.fate = Fate::default();
         self.defrag.begin_input();
         self.expire_fragments(now, out);
+        if self.trace.is_some() {
+            self.enter_traced(now, ingress, pkt, out);
+        } else {
+            self.enter(now, ingress, pkt, out);
+        }
+        // A queue the input made that times out at once (ipfrag_time 0)
+        // does so before anything else comes in.
+        self.expire_fragments(now, out);
+    }
+
+    #[inline(always)]
+    fn enter(&mut self, now: Time, ingress: Ingress, pkt: Vec<u8>, out: &mut Outputs) {
         match ingress {
             Ingress::Interface(dev) => {
                 let meta = PacketMeta {
@@ -375,9 +423,19 @@ impl Engine {
             }
             Ingress::Local => self.raw_send(now, pkt, out),
         }
-        // A queue the input made that times out at once (ipfrag_time 0)
-        // does so before anything else comes in.
-        self.expire_fragments(now, out);
+    }
+
+    /// `enter` between the traced input's `Begin` and `End`.
+    #[cold]
+    #[inline(never)]
+    fn enter_traced(&mut self, now: Time, ingress: Ingress, pkt: Vec<u8>, out: &mut Outputs) {
+        let origin = match ingress {
+            Ingress::Interface(dev) => Origin::Received(dev),
+            Ingress::Local => Origin::Sent,
+        };
+        self.begin_trace(origin, &pkt);
+        self.enter(now, ingress, pkt, out);
+        self.end_trace();
     }
 
     /// A raw IP_HDRINCL send (`raw_sendmsg`, `raw_send_hdrinc`).
@@ -389,7 +447,9 @@ impl Engine {
         let route = match self.topo.output_route(pkt.dst()) {
             Ok(r) => r,
             Err(e) => {
-                out.send_error = Some(SendError::no_route(e));
+                let e = SendError::no_route(e);
+                self.trace_event(|| TraceEvent::Route(RouteEvent::OutputFailed(e)));
+                out.send_error = Some(e);
                 return;
             }
         };
@@ -449,6 +509,7 @@ impl Engine {
         meta.out_iface = None;
         meta.route = RouteKind::None;
         if !self.conntrack_defrag(now, &mut pkt, &mut meta, User::ConntrackIn) {
+            self.trace_event(|| TraceEvent::Held);
             return self.env.recycle(pkt);
         }
         let dst_before = pkt.dst();
@@ -462,6 +523,14 @@ impl Engine {
             Some(r) if pkt.dst() == dst_before => r,
             _ => self.route_input(&pkt, in_dev),
         };
+        self.trace_event(|| {
+            TraceEvent::Route(match route {
+                InputRoute::Martian => RouteEvent::Martian,
+                InputRoute::Local { broadcast } => RouteEvent::Local { broadcast },
+                InputRoute::Forward { dev } => RouteEvent::Forward { dev },
+                InputRoute::Unreachable(e) => RouteEvent::Unreachable(e),
+            })
+        });
         // ip_rcv_finish_core: the options are compiled once routed.
         let mut rx_opts = RxOptions::default();
         if route != InputRoute::Martian && pkt.header_len() > 20 {
@@ -663,13 +732,16 @@ impl Engine {
         let dev = match self.route_output(pkt.dst(), &mut meta) {
             Ok(d) => d,
             Err(e) => {
+                self.trace_event(|| TraceEvent::Route(RouteEvent::OutputFailed(e)));
                 self.dropped(meta);
                 return Sent::Failed(e);
             }
         };
+        self.trace_event(|| TraceEvent::Route(RouteEvent::Output { dev }));
         meta.out_iface = Some(dev);
         if !self.conntrack_defrag(now, &mut pkt, &mut meta, User::ConntrackOut) {
             // NF_STOLEN: the sender's call succeeds.
+            self.trace_event(|| TraceEvent::Held);
             return Sent::Ok;
         }
         let before = (pkt.src(), pkt.dst(), meta.mark);
@@ -681,8 +753,12 @@ impl Engine {
         // ip_route_me_harder after mangle/nat changed the addresses or mark.
         if before != (pkt.src(), pkt.dst(), meta.mark) {
             match self.route_output(pkt.dst(), &mut meta) {
-                Ok(d) => meta.out_iface = Some(d),
+                Ok(dev) => {
+                    self.trace_event(|| TraceEvent::Route(RouteEvent::Rerouted { dev }));
+                    meta.out_iface = Some(dev);
+                }
                 Err(e) => {
+                    self.trace_event(|| TraceEvent::Route(RouteEvent::OutputFailed(e)));
                     self.dropped(meta);
                     return Sent::Failed(e);
                 }
@@ -722,7 +798,9 @@ impl Engine {
                     sock: Sock::None,
                     ..meta
                 };
+                self.begin_trace(Origin::BroadcastCopy, &copy);
                 let v = self.run_hook(now, Hook::Postrouting, &mut copy, &mut cmeta, out);
+                self.end_trace();
                 if v == Verdict::Accept && self.confirm(now, &mut copy, &cmeta) {
                     Some((copy, cmeta, dev))
                 } else {
@@ -746,7 +824,9 @@ impl Engine {
                     ..cmeta
                 };
                 let route = Some(InputRoute::Local { broadcast: true });
+                self.begin_trace(Origin::LoopedBroadcast, &copy);
                 self.answer(out, |e, out| e.receive_routed(now, copy, again, route, out));
+                self.end_trace();
             }
         }
         sent
@@ -798,6 +878,7 @@ impl Engine {
             // loopback_xmit queues it (netif_rx): it is received after
             // the sender has let go of any lock, icmp_xmit_lock included.
             let held = std::mem::replace(&mut self.env.icmp_xmit_locked, false);
+            self.trace_event(|| TraceEvent::Loopback);
             self.receive_routed(now, pkt, again, route, out);
             self.env.icmp_xmit_locked = held;
             return Sent::Ok;
@@ -815,11 +896,24 @@ impl Engine {
             }
             let reasm = meta.reasm.as_ref();
             let layout = reasm.and_then(|r| self.defrag.layout(r).map(|l| (r, l)));
+            let first = out.packets.len();
             fragment::fragment(&mut self.env, &pkt, mtu, layout, dev, out);
+            if let Some(t) = &mut self.trace {
+                for (dev, f) in &out.packets[first..] {
+                    record(t, || TraceEvent::Out {
+                        dev: *dev,
+                        packet: f.clone(),
+                    });
+                }
+            }
             self.env.recycle(pkt);
             self.note(out, Fate::Sent);
             return Sent::Ok;
         }
+        self.trace_event(|| TraceEvent::Out {
+            dev,
+            packet: pkt.clone(),
+        });
         out.packets.push((dev, pkt));
         self.note(out, Fate::Sent);
         Sent::Ok
@@ -839,7 +933,10 @@ impl Engine {
                 .defrag
                 .gather(now, &pkt, meta.in_iface, User::LocalDeliver)
             {
-                Gathered::Held => return self.env.recycle(pkt),
+                Gathered::Held => {
+                    self.trace_event(|| TraceEvent::Held);
+                    return self.env.recycle(pkt);
+                }
                 Gathered::Complete(whole, _) => {
                     let parts = std::mem::replace(&mut pkt, whole);
                     self.env.recycle(parts);
@@ -857,6 +954,7 @@ impl Engine {
             return;
         }
         self.note(out, Fate::Delivered);
+        self.trace_event(|| TraceEvent::Deliver);
         self.stack(now, pkt, meta, out);
     }
 
@@ -975,7 +1073,9 @@ impl Engine {
             ..meta
         };
         let held = std::mem::replace(&mut self.env.icmp_xmit_locked, true);
+        self.begin_trace(Origin::Answer, &pkt);
         let sent = self.answer(out, |e, out| e.local_out(now, pkt, meta, out));
+        self.end_trace();
         self.env.icmp_xmit_locked = held;
         sent
     }
@@ -987,7 +1087,9 @@ impl Engine {
             sock: Sock::Kernel,
             ..meta
         };
+        self.begin_trace(Origin::Answer, &pkt);
         let _ = self.answer(out, |e, out| e.local_out(now, pkt, meta, out));
+        self.end_trace();
     }
 
     /// Sends an answer of the host's own: what it puts out counts as
@@ -1061,6 +1163,12 @@ impl Engine {
         meta: &mut PacketMeta,
         out: &mut Outputs,
     ) -> Verdict {
+        self.trace_event(|| TraceEvent::Hook {
+            hook,
+            in_iface: meta.in_iface,
+            out_iface: meta.out_iface,
+            packet: pkt.clone(),
+        });
         let program = Arc::clone(&self.program);
         for &step in steps_at(hook) {
             let table = match step {
@@ -1081,14 +1189,20 @@ impl Engine {
                         match self.ct.track_with(now, &s, l4, at_pre, helper, checksum_ok) {
                             TrackResult::Tracked(r) => meta.ct = r,
                             TrackResult::Drop => {
+                                self.trace_event(|| TraceEvent::Conntrack(CtSeen::TableFull));
                                 self.note(out, Fate::Dropped(DropSite::Conntrack { hook }));
                                 return Verdict::Drop;
                             }
+                        }
+                        if self.trace.is_some() {
+                            self.note_ct(meta.ct);
                         }
                         // init_conntrack: the expectation's expectfn.
                         if let CtRef::Conn(id, CtInfo::Related) = meta.ct {
                             helpers::follow_master(&mut self.ct, &mut self.env.rng, now, id);
                         }
+                    } else if self.conntrack_on() && meta.ct == CtRef::Untracked {
+                        self.trace_event(|| TraceEvent::Conntrack(CtSeen::Untracked));
                     }
                     continue;
                 }
@@ -1130,7 +1244,10 @@ impl Engine {
             env: &mut self.env,
             hotdrop: false,
         };
-        let decided = eval::run_table(table, hook, &mut cx);
+        let decided = match &mut self.trace {
+            None => eval::run_table(table, hook, &mut cx, &mut ()),
+            Some(events) => traced_walk(table, hook, &mut cx, events),
+        };
         let verdict = decided.map_or(Verdict::Accept, |d| d.verdict);
         if let Some(d) = decided.filter(|d| d.verdict == Verdict::Drop) {
             let site = DropSite::Chain {
@@ -1146,6 +1263,24 @@ impl Engine {
         verdict
     }
 
+    /// What conntrack made of a packet, for the trace.
+    #[cold]
+    #[inline(never)]
+    fn note_ct(&mut self, ct: CtRef) {
+        let seen = match ct {
+            CtRef::Untracked => CtSeen::Untracked,
+            CtRef::Conn(id, info) => match self.ct.get(id) {
+                Some(c) => CtSeen::Conn {
+                    info,
+                    original: c.tuples[0],
+                },
+                None => CtSeen::Invalid,
+            },
+            _ => CtSeen::Invalid,
+        };
+        self.trace_event(|| TraceEvent::Conntrack(seen));
+    }
+
     /// Sends what targets generated (REJECT's answers), as the kernel
     /// does from inside the hook.
     fn flush_generated(&mut self, now: Time, out: &mut Outputs) {
@@ -1154,7 +1289,10 @@ impl Engine {
             for g in batch {
                 let _ = match g.kind {
                     GeneratedKind::Datagram => {
-                        self.answer(out, |e, out| e.local_out(now, g.data, g.meta, out))
+                        self.begin_trace(Origin::Answer, &g.data);
+                        let sent = self.answer(out, |e, out| e.local_out(now, g.data, g.meta, out));
+                        self.end_trace();
+                        sent
                     }
                     GeneratedKind::Icmp => self.send_icmp(now, g.data, g.meta, out),
                 };
@@ -1227,7 +1365,14 @@ impl Engine {
         let m = nat::manip_for_hook(hook);
         let is_icmp = pkt.protocol() == PROTO_ICMP;
         if matches!(info, CtInfo::Related | CtInfo::RelatedReply) && is_icmp {
-            return if nat::icmp_reply_translation(&self.ct, id, info, m, pkt) {
+            let ok = if self.trace.is_some() {
+                self.nat_traced(hook, pkt, |ct, pkt| {
+                    nat::icmp_reply_translation(ct, id, info, m, pkt)
+                })
+            } else {
+                nat::icmp_reply_translation(&self.ct, id, info, m, pkt)
+            };
+            return if ok {
                 Verdict::Accept
             } else {
                 self.note(out, Fate::Dropped(DropSite::Nat { hook }));
@@ -1245,7 +1390,12 @@ impl Engine {
                 nat::null_binding(&mut self.ct, now, &mut self.env.rng, id, m);
             }
         }
-        if !nat::apply(&self.ct, id, info.dir(), m, pkt) {
+        let ok = if self.trace.is_some() {
+            self.nat_traced(hook, pkt, |ct, pkt| nat::apply(ct, id, info.dir(), m, pkt))
+        } else {
+            nat::apply(&self.ct, id, info.dir(), m, pkt)
+        };
+        if !ok {
             self.note(out, Fate::Dropped(DropSite::Nat { hook }));
             return Verdict::Drop;
         }
@@ -1258,6 +1408,55 @@ impl Engine {
         }
         Verdict::Accept
     }
+
+    /// A NAT rewrite while tracing: done by `rewrite`, and noted when it
+    /// changed the addresses or ports.
+    #[cold]
+    #[inline(never)]
+    fn nat_traced(
+        &mut self,
+        hook: Hook,
+        pkt: &mut [u8],
+        rewrite: impl FnOnce(&Conntrack, &mut [u8]) -> bool,
+    ) -> bool {
+        let before = Endpoints::of(pkt);
+        let ok = rewrite(&self.ct, pkt);
+        let after = Endpoints::of(pkt);
+        if after != before {
+            self.trace_event(|| TraceEvent::Nat {
+                hook,
+                before,
+                after,
+            });
+        }
+        ok
+    }
+}
+
+/// Pushes a trace event (kept out of line: tracing is the rare case).
+#[cold]
+#[inline(never)]
+fn record(events: &mut Vec<TraceEvent>, event: impl FnOnce() -> TraceEvent) {
+    events.push(event());
+}
+
+/// A table's walk while tracing: its `Table` event, then the walk.
+#[cold]
+#[inline(never)]
+fn traced_walk(
+    table: &crate::program::TableProg,
+    hook: Hook,
+    cx: &mut HookCtx<'_>,
+    events: &mut Vec<TraceEvent>,
+) -> Option<eval::Decided> {
+    if table.entry[hook as usize].is_some() {
+        events.push(TraceEvent::Table {
+            table: table.id,
+            hook,
+            packet: Vec::new(),
+        });
+    }
+    eval::run_table(table, hook, cx, events)
 }
 
 /// What `ip_options_compile` left in `IPCB(skb)->opt` that the forward

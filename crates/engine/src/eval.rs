@@ -4,6 +4,7 @@ use palisade_rules::model::{Hook, Policy};
 
 use crate::ext::{HookCtx, Verdict};
 use crate::program::{HeaderTest, TableProg, TargetProg};
+use crate::trace::{WalkStep, WalkTrace};
 use crate::wire::transport::Summary;
 
 /// The deepest chain nesting the kernel accepts (validated at commit).
@@ -52,8 +53,13 @@ pub struct Decided {
 }
 
 /// Runs `hook`'s built-in chain of `table`; `None` when the table has no
-/// such chain.
-pub fn run_table(table: &TableProg, hook: Hook, cx: &mut HookCtx<'_>) -> Option<Decided> {
+/// such chain. Each step is reported to `trace` (`()` when not tracing).
+pub fn run_table<T: WalkTrace>(
+    table: &TableProg,
+    hook: Hook,
+    cx: &mut HookCtx<'_>,
+    trace: &mut T,
+) -> Option<Decided> {
     let entry = table.entry[hook as usize]?;
     let mut stack: [(usize, usize); MAX_DEPTH + 1] = [(0, 0); MAX_DEPTH + 1];
     let mut depth = 0;
@@ -63,11 +69,16 @@ pub fn run_table(table: &TableProg, hook: Hook, cx: &mut HookCtx<'_>) -> Option<
         let Some(rule) = rules.get(pos) else {
             // End of chain: return to the caller, or the policy.
             if depth > 0 {
+                trace.chain_end(table, chain);
                 depth -= 1;
                 (chain, pos) = stack[depth];
                 continue;
             }
-            return Some(policy(table, chain, cx));
+            if chain != entry {
+                // A chain reached by -g ends: the base chain's policy.
+                trace.chain_end(table, chain);
+            }
+            return Some(policy(table, chain, cx, trace));
         };
         pos += 1;
         let by_rule = move |verdict| {
@@ -82,52 +93,84 @@ pub fn run_table(table: &TableProg, hook: Hook, cx: &mut HookCtx<'_>) -> Option<
             header_matches(&rule.header, &cx.summary, in_name, out_name)
         } && rule.matches.iter().all(|m| m.matches(cx));
         if cx.hotdrop {
+            // nft_compat turns a hotdrop into the rule's NF_DROP.
+            trace.rule(table, chain, pos, WalkStep::Drop, cx.pkt);
             return by_rule(Verdict::Drop);
         }
         if !hit {
+            trace.rule(table, chain, pos, WalkStep::NoMatch, cx.pkt);
             continue;
         }
         rule.counter.add(cx.summary.total_len);
         match &rule.target {
-            TargetProg::None => {}
-            TargetProg::Accept => return by_rule(Verdict::Accept),
-            TargetProg::Drop => return by_rule(Verdict::Drop),
+            TargetProg::None => trace.rule(table, chain, pos, WalkStep::Continue, cx.pkt),
+            TargetProg::Accept => {
+                trace.rule(table, chain, pos, WalkStep::Accept, cx.pkt);
+                return by_rule(Verdict::Accept);
+            }
+            TargetProg::Drop => {
+                trace.rule(table, chain, pos, WalkStep::Drop, cx.pkt);
+                return by_rule(Verdict::Drop);
+            }
             TargetProg::Return => {
+                trace.rule(table, chain, pos, WalkStep::Return, cx.pkt);
                 if depth > 0 {
                     depth -= 1;
                     (chain, pos) = stack[depth];
                 } else {
-                    return Some(policy(table, chain, cx));
+                    return Some(policy(table, chain, cx, trace));
                 }
             }
             TargetProg::Jump(c) => {
                 if depth >= MAX_DEPTH {
+                    trace.rule(table, chain, pos, WalkStep::Drop, cx.pkt);
                     return by_rule(Verdict::Drop);
                 }
+                trace.rule(table, chain, pos, WalkStep::Jump(*c), cx.pkt);
                 stack[depth] = (chain, pos);
                 depth += 1;
                 (chain, pos) = (*c, 0);
             }
             TargetProg::Goto(c) => {
+                trace.rule(table, chain, pos, WalkStep::Goto(*c), cx.pkt);
                 (chain, pos) = (*c, 0);
             }
-            TargetProg::Ext(t) => match t.apply(cx) {
-                Verdict::Continue => {}
-                v => return by_rule(v),
-            },
+            TargetProg::Ext(t) => {
+                let v = t.apply(cx);
+                let step = match v {
+                    Verdict::Continue => WalkStep::Continue,
+                    Verdict::Accept => WalkStep::Accept,
+                    Verdict::Drop => WalkStep::Drop,
+                };
+                trace.rule(table, chain, pos, step, cx.pkt);
+                if v != Verdict::Continue {
+                    return by_rule(v);
+                }
+            }
         }
     }
 }
 
-fn policy(table: &TableProg, chain: usize, cx: &HookCtx<'_>) -> Decided {
+/// The built-in chain the walk started from.
+fn entry_of(table: &TableProg, cx: &HookCtx<'_>) -> Option<usize> {
+    table.entry[cx.hook as usize]
+}
+
+fn policy<T: WalkTrace>(
+    table: &TableProg,
+    chain: usize,
+    cx: &HookCtx<'_>,
+    trace: &mut T,
+) -> Decided {
     // A RETURN or fall-through reaches the base chain's policy.
-    let base = table.entry[cx.hook as usize].unwrap_or(chain);
+    let base = entry_of(table, cx).unwrap_or(chain);
     let c = &table.chains[base];
     c.policy_counter.add(cx.summary.total_len);
     let verdict = match c.policy {
         Some(Policy::Drop) => Verdict::Drop,
         _ => Verdict::Accept,
     };
+    trace.policy(table, base, verdict, cx.pkt);
     Decided {
         verdict,
         chain: base,

@@ -24,6 +24,7 @@ pub mod reply;
 pub mod slot;
 pub mod time;
 pub mod topology;
+pub mod trace;
 pub mod wire;
 
 pub use engine::{DropSite, Engine, Fate, Ingress, Outputs, SendError};

@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::hex;
+use crate::kernel_trace::{Capture, RuleHandle};
 use crate::scenario::{Interface, Outcome, Output, Scenario, SendError, Via};
 use crate::sys;
 
@@ -61,9 +62,27 @@ pub fn run(sc: &Scenario) -> io::Result<Outcome> {
     }
     sc.check()?;
     let ns = Netns::add()?;
-    run_in(&ns, sc)
+    run_in(&ns, sc, false).map(|(o, _)| o)
     // `ns` is deleted here, after run_in has closed the devices, also when
     // it failed.
+}
+
+/// The kernel's walks of a scenario's packets (`kernel_trace`): the rule
+/// handles and, for each packet, what xtables-monitor printed.
+pub type Walks = (Vec<RuleHandle>, Vec<Vec<String>>);
+
+/// Runs `sc` through the live kernel with every packet traced.
+pub fn run_traced(sc: &Scenario) -> io::Result<(Outcome, Walks)> {
+    if !sys::is_root() {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "the live-kernel harness must run as root",
+        ));
+    }
+    sc.check()?;
+    let ns = Netns::add()?;
+    let (outcome, walks) = run_in(&ns, sc, true)?;
+    Ok((outcome, walks.unwrap_or_default()))
 }
 
 /// A throughput run through the live kernel ([`packet_rate`]).
@@ -197,9 +216,14 @@ fn set_up(netns: &Netns, sc: &Scenario) -> io::Result<(Vec<File>, OwnedFd)> {
     Ok((tuns, raw))
 }
 
-fn run_in(netns: &Netns, sc: &Scenario) -> io::Result<Outcome> {
+fn run_in(netns: &Netns, sc: &Scenario, trace: bool) -> io::Result<(Outcome, Option<Walks>)> {
     let ns = Some(netns.0.as_str());
+    let shell = |args: &[&str], input: Option<&str>| sh(args, ns, input);
     let (mut tuns, raw) = set_up(netns, sc)?;
+    let mut capture = match trace {
+        true => Some(Capture::start(&netns.0, &shell, &sc.rules)?),
+        false => None,
+    };
     drain(&mut tuns, &sc.interfaces, SETTLE_QUIET)?;
 
     let mut outcome = Outcome::default();
@@ -247,11 +271,15 @@ fn run_in(netns: &Netns, sc: &Scenario) -> io::Result<Outcome> {
         outcome
             .outputs
             .push(drain(&mut tuns, &sc.interfaces, QUIET)?);
+        if let Some(c) = capture.as_mut() {
+            c.packet_done();
+        }
     }
+    let walks = capture.map(|c| c.finish(&shell)).transpose()?;
     outcome.save = sh(&["iptables-save", "-c"], ns, None)?;
     outcome.conntrack = sh_unchecked(&["conntrack", "-L", "-o", "extended"], ns)?;
     outcome.expect = sh_unchecked(&["conntrack", "-L", "expect"], ns)?;
-    Ok(outcome)
+    Ok((outcome, walks))
 }
 
 /// Collects what leaves the TUN devices until none has anything for

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use palisade_lab::compare::{compare, compare_for};
+use palisade_lab::kernel_trace::KernelTrace;
 use palisade_lab::scenario::{golden_path, scenario_files, Outcome, Scenario};
 use palisade_lab::{hex, kernel, pkt, random, simulate};
 
@@ -24,6 +25,9 @@ usage: palisade-lab kernel SCENARIO.json   run it through the live kernel (root)
        palisade-lab capture SCENARIO.json OUT.pcapng
                                            write its packets as a capture (for palisade replay)
        palisade-lab random SEED COUNT DIR  write COUNT seeded random scenarios DIR/random-SEED-N.json
+       palisade-lab trace-record DIR SCENARIO.json...
+                                           record the kernel's rule-by-rule walk of each packet
+                                           (xtables-monitor --trace) as DIR/GROUP_X.kernel-trace.json (root)
 SCENARIO.json may be `-` for standard input.";
 
 fn main() -> ExitCode {
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
             .map_err(|e| e.to_string()),
         ["random", seed, count, dir] => random(seed, count, dir),
         ["capture", file, out] => load_scenario(file).and_then(|sc| write_capture(&sc, out)),
+        ["trace-record", dir, files @ ..] if !files.is_empty() => trace_record(dir, files),
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -86,6 +91,66 @@ fn write_capture(sc: &Scenario, out: &str) -> Result<bool, String> {
         eprintln!("palisade-lab: {local} packets sent by a local process left out");
     }
     Ok(true)
+}
+
+/// Records the kernel's walk of every packet of each scenario, checking
+/// that the kernel did what the scenario's golden outcome says.
+fn trace_record(dir: &str, files: &[&str]) -> Result<bool, String> {
+    let kernel = format!(
+        "Linux {}, {}",
+        command_output("uname", &["-r"])?,
+        command_output("iptables", &["-V"])?
+    );
+    let mut ok = true;
+    for file in files {
+        let sc = load_scenario(file)?;
+        let (outcome, (handles, packets)) =
+            kernel::run_traced(&sc).map_err(|e| format!("{file}: {e}"))?;
+        if let Some(golden) = golden_path(Path::new(file)).filter(|g| g.exists()) {
+            let want = Outcome::load(&golden).map_err(|e| e.to_string())?;
+            let diffs = compare_for(&sc, &want, &outcome).map_err(|e| e.to_string())?;
+            if !diffs.is_empty() {
+                eprintln!(
+                    "{file}: the traced run differs from {}:\n{}",
+                    golden.display(),
+                    diffs.join("\n")
+                );
+                ok = false;
+                continue;
+            }
+        }
+        // GROUP_NAME: scenario names repeat across groups.
+        let path = Path::new(file);
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .ok_or_else(|| format!("{file}: no file name"))?;
+        let group = path
+            .parent()
+            .and_then(|p| p.file_name())
+            .and_then(|s| s.to_str())
+            .unwrap_or("scenario");
+        let out = Path::new(dir).join(format!("{group}_{stem}.kernel-trace.json"));
+        let trace = KernelTrace {
+            scenario: file.to_string(),
+            command: format!("palisade-lab trace-record {dir} {file}"),
+            kernel: kernel.clone(),
+            handles,
+            packets,
+        };
+        std::fs::write(&out, trace.to_json_pretty())
+            .map_err(|e| format!("{}: {e}", out.display()))?;
+        eprintln!("wrote {}", out.display());
+    }
+    Ok(ok)
+}
+
+fn command_output(prog: &str, args: &[&str]) -> Result<String, String> {
+    let out = std::process::Command::new(prog)
+        .args(args)
+        .output()
+        .map_err(|e| format!("{prog}: {e}"))?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 fn load_scenario(file: &str) -> Result<Scenario, String> {

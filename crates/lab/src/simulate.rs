@@ -73,6 +73,17 @@ pub fn arrival_times(sc: &Scenario) -> Vec<Time> {
     times
 }
 
+/// Where packet `i` enters the engine.
+pub(crate) fn ingress_of(engine: &Engine, i: usize, via: &Via) -> Result<Ingress, ScenarioError> {
+    match via {
+        Via::Local => Ok(Ingress::Local),
+        Via::In(name) => match engine.topology().index_of(name) {
+            Some(k) => Ok(Ingress::Interface(k)),
+            None => Err(err(format!("packet {i}: no interface {name}"))),
+        },
+    }
+}
+
 /// Runs every packet of the scenario through a fresh engine.
 pub fn simulate(sc: &Scenario, seed: u64) -> Result<Outcome, ScenarioError> {
     let mut engine = build_engine(sc, seed)?;
@@ -83,13 +94,7 @@ pub fn simulate(sc: &Scenario, seed: u64) -> Result<Outcome, ScenarioError> {
     let mut now = START;
     for ((i, p), at) in sc.packets.iter().enumerate().zip(arrival_times(sc)) {
         now = at;
-        let ingress = match &p.via {
-            Via::Local => Ingress::Local,
-            Via::In(name) => match engine.topology().index_of(name) {
-                Some(i) => Ingress::Interface(i),
-                None => return Err(err(format!("packet {i}: no interface {name}"))),
-            },
-        };
+        let ingress = ingress_of(&engine, i, &p.via)?;
         out.clear();
         let bytes = p
             .bytes_after(&outputs)

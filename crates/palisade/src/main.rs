@@ -10,6 +10,7 @@ mod iptables;
 mod replay;
 mod simulate;
 mod state;
+mod trace;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -28,6 +29,8 @@ Commands:
   replay --topology HOST.json [--rules FILE] [-o OUT.pcapng] CAPTURE
                              run a pcap/pcapng capture through the engine
                              and write what leaves each interface
+  trace RULES PACKET...      follow one packet through the rules, rule by
+                             rule (palisade trace --help)
 
 The state file (iptables-save -c text) stands in for the kernel's tables;
 name it with --state FILE or the PALISADE_STATE environment variable.
@@ -101,6 +104,13 @@ fn main() -> ExitCode {
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect();
             return ExitCode::from(replay::run(&words, state.as_deref()));
+        }
+        if sub == "trace" {
+            let words: Vec<String> = args[i + 1..]
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            return ExitCode::from(trace::run(&words));
         }
         match program_for(&sub) {
             Some(p) => (p, args.split_off(i + 1)),

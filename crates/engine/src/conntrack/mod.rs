@@ -1262,6 +1262,19 @@ impl Conntrack {
         }
         out
     }
+
+    /// The live connection whose original tuple is `original`, as its
+    /// line of `conntrack -L -o extended` (no newline).
+    pub fn entry_line(&self, original: &Tuple, now: Time) -> Option<String> {
+        let c = self
+            .live(now)
+            .into_iter()
+            .find(|c| c.tuples[0] == *original)?;
+        let mut line = String::new();
+        format_extended(&mut line, c, now);
+        line.truncate(line.trim_end().len());
+        Some(line)
+    }
 }
 
 enum ProtoVerdict {
