@@ -4,7 +4,7 @@
 
 use palisade_engine::conntrack::Tuple;
 use palisade_engine::trace::{CtSeen, RuleVerdict, TraceEvent};
-use palisade_engine::{Outputs, Time};
+use palisade_engine::{LogRecord, Outputs, Time};
 use palisade_rules::model::Ruleset;
 
 use crate::kernel_trace::{Step, StepKind};
@@ -24,6 +24,8 @@ pub struct Traced {
     pub outputs: Vec<(String, Vec<u8>)>,
     /// The errno a local sender got, if its send failed.
     pub send_error: Option<String>,
+    /// What LOG and NFLOG rules reported for it, in order.
+    pub log: Vec<LogRecord>,
     /// Each connection the packets touched, in order of first contact.
     pub connections: Vec<Connection>,
     /// When the packet arrived.
@@ -112,6 +114,7 @@ pub fn trace(sc: &Scenario, index: usize, seed: u64) -> Result<Traced, ScenarioE
         ruleset: engine.ruleset(),
         outputs,
         send_error: out.send_error.map(|e| e.name().to_string()),
+        log: std::mem::take(&mut out.log),
         connections,
         at: now,
     })

@@ -8,6 +8,7 @@ use palisade_engine::topology::NoRoute;
 use palisade_engine::trace::{CtSeen, Endpoints, Origin, RouteEvent, RuleVerdict, TraceEvent};
 use palisade_engine::wire::ipv4::{self, Ipv4Read};
 use palisade_engine::wire::transport::{Summary, L4};
+use palisade_engine::LogRecord;
 use palisade_lab::hex;
 use palisade_lab::trace::{verdict_name, Traced};
 use palisade_rules::ext::icmp::ICMP_CODES;
@@ -505,6 +506,13 @@ pub fn text(t: &Traced, notes: &[String], matches_only: bool, st: Style) -> Stri
             }
         }
     }
+    if !t.log.is_empty() {
+        blank_line(&mut out);
+        let _ = writeln!(out, "{}", st.bold("log:"));
+        for r in &t.log {
+            let _ = writeln!(out, "  {}", log_text(r));
+        }
+    }
     if !t.connections.is_empty() {
         blank_line(&mut out);
         let _ = writeln!(out, "{}", st.bold("connections:"));
@@ -518,6 +526,26 @@ pub fn text(t: &Traced, notes: &[String], matches_only: bool, st: Style) -> Stri
     blank_line(&mut out);
     let _ = writeln!(out, "{} {}", st.bold("result:"), fate(t));
     out
+}
+
+/// A LOG line as the kernel log shows it (with its syslog level), or an
+/// NFLOG packet's group, prefix and length.
+fn log_text(r: &LogRecord) -> String {
+    match r {
+        LogRecord::Log { level, line } => format!("LOG <{level}> {}", line.trim_end()),
+        LogRecord::Nflog { group, prefix, len } => {
+            format!("NFLOG group {group} prefix {prefix:?} len {len}")
+        }
+    }
+}
+
+fn log_json(r: &LogRecord) -> Value {
+    match r {
+        LogRecord::Log { level, line } => json!({"kind": "LOG", "level": level, "line": line}),
+        LogRecord::Nflog { group, prefix, len } => {
+            json!({"kind": "NFLOG", "group": group, "prefix": prefix, "len": len})
+        }
+    }
 }
 
 /// Ends the text with one empty line.
@@ -666,6 +694,7 @@ pub fn json(t: &Traced, notes: &[String]) -> Value {
         "events": events,
         "outputs": outputs,
         "send_error": t.send_error,
+        "log": t.log.iter().map(log_json).collect::<Vec<_>>(),
         "connections": connections,
         "result": fate(t),
     })
