@@ -611,3 +611,43 @@ fn capture_frames_walk_as_the_kernels_packets() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn log_records_are_simulates() {
+    // Whatever LOG and NFLOG report for the traced packet is what
+    // `simulate` reports for it (the lines' format is checked against the
+    // kernel's log in crates/lab/tests/log_live.rs and crates/engine/src/log.rs).
+    let sc = "crates/lab/scenarios/match/log_nflog_continue.json";
+    let sim = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["simulate", sc])
+        .current_dir(repo_root())
+        .output()
+        .expect("run palisade simulate");
+    assert!(sim.status.success());
+    let sim: serde_json::Value = serde_json::from_slice(&sim.stdout).expect("simulate JSON");
+    let records = sim["log"].as_array().expect("simulate log");
+    for index in 0..3u64 {
+        let want: Vec<serde_json::Value> = records
+            .iter()
+            .filter(|r| r["packet"] == index)
+            .map(|r| {
+                let mut r = r.clone();
+                r.as_object_mut().map(|o| o.remove("packet"));
+                r
+            })
+            .collect();
+        assert!(!want.is_empty(), "packet {index} logs nothing");
+        let o = palisade(
+            &["--scenario", sc, "--index", &index.to_string(), "--json"],
+            &[],
+        );
+        let traced: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("trace JSON");
+        assert_eq!(traced["log"].as_array(), Some(&want), "packet {index}");
+        let text = stdout(&palisade(
+            &["--scenario", sc, "--index", &index.to_string()],
+            &[],
+        ));
+        let first = want[0]["line"].as_str().expect("a LOG line first");
+        assert!(text.contains(first.trim_end()), "{text}");
+    }
+}
