@@ -8,56 +8,57 @@
 mod alloc_count;
 mod common;
 
+use common::Segment;
+use palisade_engine::topology::IfIndex;
 use palisade_engine::wire::ipv4;
-use palisade_engine::wire::transport;
-use palisade_engine::{Ingress, Outputs, Time};
+use palisade_engine::{Engine, Ingress, Outputs, Time};
 
-const RULES: &str = "*nat
-:PREROUTING ACCEPT [0:0]
-:INPUT ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:POSTROUTING ACCEPT [0:0]
-:DOCKER - [0:0]
--A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
--A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
--A DOCKER -i docker0 -j RETURN
--A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80
-COMMIT
-*filter
-:INPUT ACCEPT [0:0]
-:FORWARD DROP [0:0]
-:OUTPUT ACCEPT [0:0]
-:DOCKER - [0:0]
--A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A FORWARD -o docker0 -j DOCKER
--A FORWARD -i docker0 ! -o docker0 -j ACCEPT
--A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT
-COMMIT
-";
+/// One flow's packets through an engine, the buffer passed around as a
+/// forwarding dataplane would: each is built into the buffer the previous
+/// one left in, and must leave by exactly one interface.
+struct Forwarder {
+    engine: Engine,
+    out: Outputs,
+    buf: Vec<u8>,
+    now: Time,
+}
 
-#[allow(clippy::too_many_arguments)]
-fn tcp(
-    src: u32,
-    dst: u32,
-    sport: u16,
-    dport: u16,
-    flags: u8,
-    seq: u32,
-    ack: u32,
-    out: &mut Vec<u8>,
-) {
-    out.clear();
-    out.resize(40, 0);
-    ipv4::write_header(out, 0, 40, 1, true, 64, 6, src, dst);
-    let t = &mut out[20..];
-    t[0..2].copy_from_slice(&sport.to_be_bytes());
-    t[2..4].copy_from_slice(&dport.to_be_bytes());
-    t[4..8].copy_from_slice(&seq.to_be_bytes());
-    t[8..12].copy_from_slice(&ack.to_be_bytes());
-    t[12] = 5 << 4;
-    t[13] = flags;
-    t[14..16].copy_from_slice(&64240u16.to_be_bytes());
-    transport::fill_l4_checksum(out);
+impl Forwarder {
+    fn new(engine: Engine) -> Forwarder {
+        Forwarder {
+            engine,
+            out: Outputs::default(),
+            buf: Vec::with_capacity(2048),
+            now: Time::from_secs(1000),
+        }
+    }
+
+    /// Sends what `build` writes into the buffer in on `ingress`.
+    fn forward(&mut self, ingress: IfIndex, build: impl FnOnce(&mut Vec<u8>)) {
+        build(&mut self.buf);
+        self.out.clear();
+        let pkt = std::mem::take(&mut self.buf);
+        self.engine
+            .process(self.now, Ingress::Interface(ingress), pkt, &mut self.out);
+        assert_eq!(self.out.packets.len(), 1, "packet not forwarded");
+        self.buf = self.out.packets.pop().map(|(_, b)| b).unwrap_or_default();
+        self.now = self.now + Time::from_millis(1);
+    }
+
+    /// Forwards 2000 packets, alternately from the client's side (`next`
+    /// told `true`) and the server's; `next` writes each into the buffer
+    /// and says where it comes in. How many allocations that took.
+    fn allocations_for_2000(
+        &mut self,
+        mut next: impl FnMut(bool, &mut Vec<u8>) -> IfIndex,
+    ) -> usize {
+        let before = alloc_count::allocations();
+        for i in 0..2000 {
+            let ingress = next(i % 2 == 0, &mut self.buf);
+            self.forward(ingress, |_| {});
+        }
+        alloc_count::allocations() - before
+    }
 }
 
 #[test]
@@ -67,54 +68,47 @@ fn forwarding_does_not_allocate() {
 }
 
 fn established_tcp_through_docker_nat() {
-    let (mut e, ifs) = common::host(common::ETH0_DOCKER0, common::DEFAULT_ROUTE, RULES, 1);
+    let (e, ifs) = common::host(
+        common::ETH0_DOCKER0,
+        common::DEFAULT_ROUTE,
+        common::DOCKER_RULES,
+        1,
+    );
     let (eth0, docker0) = (ifs[0], ifs[1]);
-
     let (client, router, container) = (0xcb00_7107, 0xc633_6401, 0xac11_0002);
-    let mut out = Outputs::default();
-    let mut buf = Vec::with_capacity(2048);
-    let mut now = Time::from_secs(1000);
+    let to_router = |flags, seq, ack| Segment {
+        src: client,
+        dst: router,
+        sport: 40000,
+        dport: 8080,
+        flags,
+        seq,
+        ack,
+    };
+    let to_client = |flags, seq, ack| Segment {
+        src: container,
+        dst: client,
+        sport: 80,
+        dport: 40000,
+        flags,
+        seq,
+        ack,
+    };
+    let mut f = Forwarder::new(e);
     // Handshake: SYN in, SYN/ACK back, ACK in.
-    for (ingress, (s, d, sp, dp, f, seq, ack)) in [
-        (eth0, (client, router, 40000, 8080, 0x02, 1000, 0)),
-        (docker0, (container, client, 80, 40000, 0x12, 7000, 1001)),
-        (eth0, (client, router, 40000, 8080, 0x10, 1001, 7001)),
-    ] {
-        tcp(s, d, sp, dp, f, seq, ack, &mut buf);
-        out.clear();
-        e.process(
-            now,
-            Ingress::Interface(ingress),
-            std::mem::take(&mut buf),
-            &mut out,
-        );
-        assert_eq!(out.packets.len(), 1, "handshake packet not forwarded");
-        buf = out.packets.pop().map(|(_, b)| b).unwrap_or_default();
-        now = now + Time::from_millis(1);
-    }
-    // Established traffic both ways, the buffers passed around.
-    let before = alloc_count::allocations();
-    let (seq_c, seq_s) = (1001u32, 7001u32);
-    for i in 0..2000 {
-        let from_client = i % 2 == 0;
+    f.forward(eth0, |b| to_router(0x02, 1000, 0).write(b));
+    f.forward(docker0, |b| to_client(0x12, 7000, 1001).write(b));
+    f.forward(eth0, |b| to_router(0x10, 1001, 7001).write(b));
+    // Established traffic both ways.
+    let allocated = f.allocations_for_2000(|from_client, buf| {
         if from_client {
-            tcp(client, router, 40000, 8080, 0x10, seq_c, seq_s, &mut buf);
+            to_router(0x10, 1001, 7001).write(buf);
+            eth0
         } else {
-            tcp(container, client, 80, 40000, 0x10, seq_s, seq_c, &mut buf);
+            to_client(0x10, 7001, 1001).write(buf);
+            docker0
         }
-        let ingress = if from_client { eth0 } else { docker0 };
-        out.clear();
-        e.process(
-            now,
-            Ingress::Interface(ingress),
-            std::mem::take(&mut buf),
-            &mut out,
-        );
-        assert_eq!(out.packets.len(), 1, "packet {i} not forwarded");
-        buf = out.packets.pop().map(|(_, b)| b).unwrap_or_default();
-        now = now + Time::from_millis(1);
-    }
-    let allocated = alloc_count::allocations() - before;
+    });
     assert_eq!(
         allocated, 0,
         "the forwarding path allocated {allocated} times for 2000 packets"
@@ -175,58 +169,34 @@ fn init_value(tag: u32) -> [u8; 16] {
 }
 
 fn established_sctp_through_dnat() {
-    let (mut e, ifs) = common::host(common::ETH0_DOCKER0, common::DEFAULT_ROUTE, SCTP_RULES, 1);
+    let (e, ifs) = common::host(common::ETH0_DOCKER0, common::DEFAULT_ROUTE, SCTP_RULES, 1);
     let (eth0, docker0) = (ifs[0], ifs[1]);
-
     let (client, router, server) = (0xcb00_7107, 0xc633_6401, 0xac11_0003);
     let (ctag, stag) = (0x1111_1111, 0x2222_2222);
-    let mut out = Outputs::default();
-    let mut buf = Vec::with_capacity(2048);
-    let mut now = Time::from_secs(1000);
+    let mut f = Forwarder::new(e);
     // INIT, INIT_ACK, COOKIE_ECHO, COOKIE_ACK.
-    for (ingress, (s, d, sp, dp, vtag, ty, value)) in [
-        (eth0, (client, router, 5000, 3868, 0, 1, init_value(ctag))),
-        (
-            docker0,
-            (server, client, 2905, 5000, ctag, 2, init_value(stag)),
-        ),
-        (eth0, (client, router, 5000, 3868, stag, 10, [0xc0; 16])),
-        (docker0, (server, client, 2905, 5000, ctag, 11, [0; 16])),
-    ] {
-        sctp(s, d, sp, dp, vtag, ty, value, &mut buf);
-        out.clear();
-        e.process(
-            now,
-            Ingress::Interface(ingress),
-            std::mem::take(&mut buf),
-            &mut out,
-        );
-        assert_eq!(out.packets.len(), 1, "handshake packet not forwarded");
-        buf = out.packets.pop().map(|(_, b)| b).unwrap_or_default();
-        now = now + Time::from_millis(1);
-    }
+    f.forward(eth0, |b| {
+        sctp(client, router, 5000, 3868, 0, 1, init_value(ctag), b)
+    });
+    f.forward(docker0, |b| {
+        sctp(server, client, 2905, 5000, ctag, 2, init_value(stag), b)
+    });
+    f.forward(eth0, |b| {
+        sctp(client, router, 5000, 3868, stag, 10, [0xc0; 16], b)
+    });
+    f.forward(docker0, |b| {
+        sctp(server, client, 2905, 5000, ctag, 11, [0; 16], b)
+    });
     // DATA and SACK-shaped chunks both ways (type 0 and 3).
-    let before = alloc_count::allocations();
-    for i in 0..2000 {
-        let from_client = i % 2 == 0;
+    let allocated = f.allocations_for_2000(|from_client, buf| {
         if from_client {
-            sctp(client, router, 5000, 3868, stag, 0, [7; 16], &mut buf);
+            sctp(client, router, 5000, 3868, stag, 0, [7; 16], buf);
+            eth0
         } else {
-            sctp(server, client, 2905, 5000, ctag, 3, [0; 16], &mut buf);
+            sctp(server, client, 2905, 5000, ctag, 3, [0; 16], buf);
+            docker0
         }
-        let ingress = if from_client { eth0 } else { docker0 };
-        out.clear();
-        e.process(
-            now,
-            Ingress::Interface(ingress),
-            std::mem::take(&mut buf),
-            &mut out,
-        );
-        assert_eq!(out.packets.len(), 1, "packet {i} not forwarded");
-        buf = out.packets.pop().map(|(_, b)| b).unwrap_or_default();
-        now = now + Time::from_millis(1);
-    }
-    let allocated = alloc_count::allocations() - before;
+    });
     assert_eq!(
         allocated, 0,
         "the SCTP forwarding path allocated {allocated} times for 2000 packets"

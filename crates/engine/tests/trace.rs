@@ -3,66 +3,34 @@
 //! and a published port's SYN is traced step by step (the walks are
 //! checked against the kernel's own in crates/palisade/tests/trace.rs).
 
+mod common;
+
 use palisade_engine::trace::{Origin, RouteEvent, RuleVerdict, TraceEvent};
-use palisade_engine::wire::ipv4;
-use palisade_engine::wire::transport;
-use palisade_engine::{Engine, Ingress, Outputs, Time, Topology};
-use palisade_rules::model::{Hook, Ruleset, TableId};
-use palisade_rules::restore::{restore, RestoreOptions};
+use palisade_engine::{Engine, Ingress, Outputs, Time};
+use palisade_rules::model::{Hook, TableId};
 use palisade_rules::save::save;
 
-const RULES: &str = "*nat
-:PREROUTING ACCEPT [0:0]
-:INPUT ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:POSTROUTING ACCEPT [0:0]
-:DOCKER - [0:0]
--A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
--A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
--A DOCKER -i docker0 -j RETURN
--A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80
-COMMIT
-*filter
-:INPUT ACCEPT [0:0]
-:FORWARD DROP [0:0]
-:OUTPUT ACCEPT [0:0]
-:DOCKER - [0:0]
--A INPUT -p tcp -m tcp --dport 22 -j REJECT --reject-with tcp-reset
--A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A FORWARD -o docker0 -j DOCKER
--A FORWARD -i docker0 ! -o docker0 -j ACCEPT
--A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT
-COMMIT
-";
-
 fn engine() -> Engine {
-    let mut topo = Topology::new();
-    topo.add_interface("eth0", Some("198.51.100.1/24"))
-        .expect("eth0");
-    topo.add_interface("docker0", Some("172.17.0.1/16"))
-        .expect("docker0");
-    topo.add_route("default via 198.51.100.254 dev eth0")
-        .expect("route");
-    let mut rs = Ruleset::default();
-    restore(&mut rs, RULES, RestoreOptions::default()).expect("rules");
-    let mut e = Engine::new(topo, 1);
-    e.load(&rs).expect("compile");
-    e
+    common::host(
+        common::ETH0_DOCKER0,
+        common::DEFAULT_ROUTE,
+        common::DOCKER_RULES,
+        1,
+    )
+    .0
 }
 
 fn tcp(src: u32, dst: u32, sport: u16, dport: u16, flags: u8, seq: u32, ack: u32) -> Vec<u8> {
-    let mut p = vec![0u8; 40];
-    ipv4::write_header(&mut p, 0, 40, 1, true, 64, 6, src, dst);
-    let t = &mut p[20..];
-    t[0..2].copy_from_slice(&sport.to_be_bytes());
-    t[2..4].copy_from_slice(&dport.to_be_bytes());
-    t[4..8].copy_from_slice(&seq.to_be_bytes());
-    t[8..12].copy_from_slice(&ack.to_be_bytes());
-    t[12] = 5 << 4;
-    t[13] = flags;
-    t[14..16].copy_from_slice(&64240u16.to_be_bytes());
-    transport::fill_l4_checksum(&mut p);
-    p
+    let segment = common::Segment {
+        src,
+        dst,
+        sport,
+        dport,
+        flags,
+        seq,
+        ack,
+    };
+    segment.bytes()
 }
 
 const CLIENT: u32 = 0xcb00_7107;
