@@ -107,15 +107,23 @@ pub struct Host {
     pub sysctl: Sysctls,
 }
 
+/// Reads `path` and parses it with `parse`; errors name the file.
+fn load_json<T>(
+    path: &Path,
+    parse: impl FnOnce(&str) -> Result<T, ScenarioError>,
+) -> std::io::Result<T> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    parse(&text).map_err(|e| ScenarioError(format!("{}: {e}", path.display())).into())
+}
+
 impl Host {
     pub fn from_json(text: &str) -> Result<Host, ScenarioError> {
         serde_json::from_str(text).map_err(|e| ScenarioError(format!("topology: {e}")))
     }
 
     pub fn load(path: &Path) -> std::io::Result<Host> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-        Host::from_json(&text).map_err(|e| ScenarioError(format!("{}: {e}", path.display())).into())
+        load_json(path, Host::from_json)
     }
 
     /// Refuses what a scenario of this host would refuse (interface
@@ -415,10 +423,7 @@ impl Scenario {
     }
 
     pub fn load(path: &Path) -> std::io::Result<Scenario> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-        Scenario::from_json(&text)
-            .map_err(|e| ScenarioError(format!("{}: {e}", path.display())).into())
+        load_json(path, Scenario::from_json)
     }
 
     /// What the oracle would trip over half-way, refused up front.
@@ -612,10 +617,7 @@ impl Outcome {
     }
 
     pub fn load(path: &Path) -> std::io::Result<Outcome> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-        Outcome::from_json(&text)
-            .map_err(|e| ScenarioError(format!("{}: {e}", path.display())).into())
+        load_json(path, Outcome::from_json)
     }
 
     /// Pretty JSON with a final newline, as golden files store it.
