@@ -118,8 +118,14 @@ fn load_json<T>(
 }
 
 impl Host {
+    /// A host file, or a whole scenario's host (its rules and packets
+    /// ignored).
     pub fn from_json(text: &str) -> Result<Host, ScenarioError> {
-        serde_json::from_str(text).map_err(|e| ScenarioError(format!("topology: {e}")))
+        serde_json::from_str(text).or_else(|e| {
+            Scenario::from_json(text)
+                .map(|sc| sc.host())
+                .map_err(|_| ScenarioError(format!("topology: {e}")))
+        })
     }
 
     pub fn load(path: &Path) -> std::io::Result<Host> {

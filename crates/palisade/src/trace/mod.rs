@@ -7,12 +7,11 @@ mod render;
 use std::io::{IsTerminal, Read};
 use std::path::Path;
 
-use palisade_lab::scenario::{Interface, Packet, Scenario, Sysctls, Via};
+use palisade_lab::scenario::{Host, Interface, Packet, Scenario, Sysctls, Via};
 use palisade_lab::simulate::DEFAULT_SEED;
 use palisade_lab::trace::trace;
 use palisade_rules::model::Ruleset;
 use palisade_rules::restore::{restore, RestoreOptions};
-use serde::Deserialize;
 
 use render::Style;
 
@@ -181,30 +180,6 @@ fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
     Ok(Some(a))
 }
 
-/// A `--topology` file: a scenario's host part.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TopologyFile {
-    #[serde(default)]
-    interfaces: Vec<Interface>,
-    #[serde(default)]
-    routes: Vec<String>,
-    #[serde(default)]
-    sysctl: Sysctls,
-    #[serde(default)]
-    #[allow(dead_code)]
-    comment: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    rules: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    packets: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    random_nat: Option<serde::de::IgnoredAny>,
-}
-
 fn read_text(file: &str) -> Result<String, String> {
     if file == "-" {
         let mut text = String::new();
@@ -255,8 +230,7 @@ fn build(a: &Args) -> Result<(Scenario, usize, Vec<String>), String> {
         sc.rules = read_text(f)?;
     }
     if let Some(f) = &a.topology {
-        let t: TopologyFile =
-            serde_json::from_str(&read_text(f)?).map_err(|e| format!("{f}: {e}"))?;
+        let t = Host::from_json(&read_text(f)?).map_err(|e| format!("{f}: {e}"))?;
         sc.interfaces.extend(t.interfaces);
         sc.routes.extend(t.routes);
         sc.sysctl.0.extend(t.sysctl.0);
